@@ -1,0 +1,110 @@
+// Package auth owns identity: argon2id passwords, login throttling,
+// server-side sessions behind a gorilla/sessions Store, JWT access tokens
+// bound to those sessions, and scopes. It returns models.Error values for
+// every failure a client can act on. It must not import Echo or templates;
+// it uses net/http only for cookies (and provider calls).
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"gatehouse/config"
+	"gatehouse/models"
+)
+
+// Identity failures, worded for people (contract §4 and §5).
+var (
+	// ErrInvalidCredentials is the single answer for an unknown email and a
+	// wrong password: no account oracle.
+	ErrInvalidCredentials = &models.Error{Kind: models.Unauthenticated, Code: "invalid_credentials", Detail: "Incorrect username or password"}
+	ErrInactiveUser       = &models.Error{Kind: models.Forbidden, Code: "inactive_user", Detail: "Inactive user"}
+	ErrNotAuthenticated   = &models.Error{Kind: models.Unauthenticated, Code: "not_authenticated", Detail: "Not authenticated"}
+	// ErrSessionEnded is a cookie whose session expired, was revoked or
+	// logged out: still not_authenticated, but a page says so (state=5).
+	ErrSessionEnded = &models.Error{Kind: models.Unauthenticated, Code: "not_authenticated", Detail: "Your session has expired"}
+	ErrInvalidToken = &models.Error{Kind: models.Unauthenticated, Code: "invalid_token", Detail: "The access token is invalid or has expired"}
+	ErrBusy         = &models.Error{Kind: models.Unavailable, Code: "busy", Detail: "The server is busy; try again in a moment.", RetryAfter: 2 * time.Second}
+	errTooMany      = &models.Error{Kind: models.TooManyRequests, Code: "too_many_attempts", Detail: "Too many failed logins; try again later."}
+)
+
+// ErrInsufficientScope is the answer when the caller lacks scope.
+func ErrInsufficientScope(scope string) error {
+	return &models.Error{Kind: models.Forbidden, Code: "insufficient_scope",
+		Detail: fmt.Sprintf("This needs the %s scope", scope), Scope: scope}
+}
+
+// Service is the identity service used by the handlers and the CLI.
+type Service struct {
+	store    *models.Store
+	cfg      config.Config
+	now      func() time.Time
+	log      *slog.Logger
+	hasher   *hasher
+	sessions *SessionStore
+	tokens   *tokens
+}
+
+// New builds the service. now is the clock every expiry is judged by.
+// It imports config (a leaf) rather than copying its fields into options.
+func New(store *models.Store, cfg config.Config, now func() time.Time, log *slog.Logger) (*Service, error) {
+	h, err := newHasher(cfg.Argon2)
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{store: store, cfg: cfg, now: now, log: log, hasher: h}
+	s.sessions = newSessionStore(s)
+	s.tokens = &tokens{secret: cfg.JWTSecret, issuer: cfg.BaseURL.String(), ttl: cfg.AccessTokenTTL, now: now}
+	return s, nil
+}
+
+// Client describes where a request comes from, for throttling and the
+// session list.
+type Client struct {
+	IP        string
+	UserAgent string
+}
+
+// Caller is who makes a request: the user, the session the request rides
+// on, and the scopes it may use there.
+type Caller struct {
+	User    *models.User
+	Session *models.Session
+	Scopes  []string
+	Bearer  bool   // authenticated by an access token rather than the cookie
+	token   string // the cookie token of a session just opened, for SaveCookie
+}
+
+// Has reports whether the caller may use scope.
+func (c *Caller) Has(scope string) bool {
+	for _, s := range c.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// randomID returns n random bytes, base64url-encoded.
+func randomID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// Sweep deletes sessions that can no longer be used; serve runs it now and then.
+func (s *Service) Sweep(ctx context.Context) (int64, error) {
+	now := s.now()
+	return s.store.DeleteStaleSessions(ctx, now, now.Add(-s.cfg.SessionIdleTimeout))
+}

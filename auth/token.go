@@ -1,0 +1,120 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"gatehouse/models"
+)
+
+// TokenResponse is the RFC 6749 §5.1 token response.
+type TokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+	Scope       string `json:"scope"`
+}
+
+// claims are an access token's claims (contract §4).
+type claims struct {
+	Email string `json:"email"`
+	Scope string `json:"scope"`
+	SID   string `json:"sid"`
+	jwt.RegisteredClaims
+}
+
+// tokens signs and checks HS256 access tokens.
+type tokens struct {
+	secret []byte
+	issuer string
+	ttl    time.Duration
+	now    func() time.Time
+}
+
+var signingMethod = jwt.SigningMethodHS256
+
+func (t *tokens) issue(c *Caller) (TokenResponse, error) {
+	now := t.now()
+	exp := now.Add(t.ttl)
+	if c.Session.ExpiresAt.Before(exp) {
+		exp = c.Session.ExpiresAt // a token never outlives its session
+	}
+	scope := strings.Join(c.Scopes, " ")
+	cl := claims{
+		Email: c.User.Email,
+		Scope: scope,
+		SID:   c.Session.PublicID,
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    t.issuer,
+			Subject:   strconv.FormatUint(c.User.ID, 10),
+			IssuedAt:  jwt.NewNumericDate(now),
+			ExpiresAt: jwt.NewNumericDate(exp),
+			ID:        randomID(16),
+		},
+	}
+	signed, err := jwt.NewWithClaims(signingMethod, cl).SignedString(t.secret)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	return TokenResponse{AccessToken: signed, TokenType: "bearer", ExpiresIn: int(exp.Sub(now).Seconds()), Scope: scope}, nil
+}
+
+// parse checks the signature, the algorithm (only the configured one:
+// "none" and every other are refused), the issuer and the expiry.
+func (t *tokens) parse(raw string) (*claims, error) {
+	var cl claims
+	_, err := jwt.ParseWithClaims(raw, &cl, func(*jwt.Token) (any, error) { return t.secret, nil },
+		jwt.WithValidMethods([]string{signingMethod.Alg()}),
+		jwt.WithIssuer(t.issuer),
+		jwt.WithExpirationRequired(),
+		jwt.WithIssuedAt(),
+		jwt.WithTimeFunc(t.now),
+	)
+	if err != nil {
+		return nil, ErrInvalidToken
+	}
+	if cl.SID == "" || cl.Subject == "" {
+		return nil, ErrInvalidToken
+	}
+	return &cl, nil
+}
+
+// IssueToken signs an access token for a caller's session.
+func (s *Service) IssueToken(c *Caller) (TokenResponse, error) {
+	return s.tokens.issue(c)
+}
+
+// authenticateToken turns a bearer token into a caller. The token is valid
+// only while its session exists and its user is enabled, so logging out —
+// by cookie or by the token alone — ends it.
+func (s *Service) authenticateToken(ctx context.Context, raw string) (*Caller, error) {
+	cl, err := s.tokens.parse(raw)
+	if err != nil {
+		return nil, err
+	}
+	sess, err := s.store.SessionByPublicID(ctx, cl.SID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, ErrInvalidToken
+	}
+	if err != nil {
+		return nil, err
+	}
+	if strconv.FormatUint(sess.UserID, 10) != cl.Subject {
+		return nil, ErrInvalidToken
+	}
+	c, err := s.callerFor(ctx, sess)
+	if err != nil {
+		if errors.Is(err, ErrSessionEnded) {
+			return nil, ErrInvalidToken
+		}
+		return nil, err
+	}
+	c.Scopes = intersect(SplitScopes(cl.Scope), c.Scopes)
+	c.Bearer = true
+	return c, nil
+}

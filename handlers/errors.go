@@ -1,0 +1,157 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/labstack/echo/v4"
+
+	"gatehouse/auth"
+	"gatehouse/models"
+)
+
+// statusOf maps each domain error Kind to its HTTP status.
+var statusOf = map[models.Kind]int{
+	models.Invalid:         http.StatusUnprocessableEntity,
+	models.BadRequest:      http.StatusBadRequest,
+	models.Unauthenticated: http.StatusUnauthorized,
+	models.Forbidden:       http.StatusForbidden,
+	models.NotFound:        http.StatusNotFound,
+	models.Conflict:        http.StatusConflict,
+	models.TooManyRequests: http.StatusTooManyRequests,
+	models.Unavailable:     http.StatusServiceUnavailable,
+	models.BadGateway:      http.StatusBadGateway,
+}
+
+// echoErrors words Echo's own errors by status; their Message (which can
+// hold Go error text such as "Syntax error: offset=…") never reaches a client.
+var echoErrors = map[int]models.Error{
+	http.StatusBadRequest:            {Code: "bad_request", Detail: "The request could not be read."},
+	http.StatusUnauthorized:          {Code: "not_authenticated", Detail: "Not authenticated"},
+	http.StatusForbidden:             {Code: "forbidden", Detail: "Forbidden"},
+	http.StatusNotFound:              {Code: "not_found", Detail: "Not found"},
+	http.StatusMethodNotAllowed:      {Code: "method_not_allowed", Detail: "Method not allowed"},
+	http.StatusRequestEntityTooLarge: {Code: "payload_too_large", Detail: "The request body is too large (the limit is 1 MiB)."},
+	http.StatusUnsupportedMediaType:  {Code: "unsupported_media_type", Detail: "Send JSON, a URL-encoded form or multipart form data."},
+	http.StatusTooManyRequests:       {Code: "too_many_requests", Detail: "Too many requests; try again later."},
+	http.StatusServiceUnavailable:    {Code: "unavailable", Detail: "The service is unavailable; try again shortly."},
+}
+
+var errInternal = models.Error{Code: "internal_error", Detail: "Something went wrong on our side. It has been logged."}
+
+// problem is an error as the client sees it, in either format.
+type problem struct {
+	Status     int               `json:"-"`
+	Title      string            `json:"-"`
+	Code       string            `json:"error"`
+	Detail     string            `json:"detail"`
+	Fields     map[string]string `json:"fields,omitempty"`
+	retryAfter int
+	scope      string
+	cause      error
+}
+
+// problemFor classifies err: a domain error by its Kind, Echo's errors by
+// status with our wording, anything else as a 500 that says nothing of
+// internals.
+func problemFor(err error) problem {
+	p := problem{cause: err}
+	var (
+		domain  *models.Error
+		httpErr *echo.HTTPError
+	)
+	switch {
+	case errors.As(err, &domain):
+		p.Status = statusOf[domain.Kind]
+		p.Code, p.Detail, p.Fields, p.scope = domain.Code, domain.Detail, domain.Fields, domain.Scope
+		if domain.RetryAfter > 0 {
+			p.retryAfter = int(math.Ceil(domain.RetryAfter.Seconds()))
+		}
+	case errors.As(err, &httpErr):
+		p.Status = httpErr.Code
+		known, ok := echoErrors[httpErr.Code]
+		switch {
+		case ok:
+			p.Code, p.Detail = known.Code, known.Detail
+		case httpErr.Code >= 400 && httpErr.Code < 500:
+			p.Code, p.Detail = "bad_request", http.StatusText(httpErr.Code)
+		default:
+			p.Status, p.Code, p.Detail = http.StatusInternalServerError, errInternal.Code, errInternal.Detail
+		}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		p.Status, p.Code, p.Detail = http.StatusServiceUnavailable, "unavailable", echoErrors[http.StatusServiceUnavailable].Detail
+		p.retryAfter = 1
+	default:
+		p.Status, p.Code, p.Detail = http.StatusInternalServerError, errInternal.Code, errInternal.Detail
+	}
+	if p.Status == 0 {
+		p.Status = http.StatusInternalServerError
+	}
+	if p.Status == http.StatusServiceUnavailable && p.retryAfter == 0 {
+		p.retryAfter = 5
+	}
+	p.Title = http.StatusText(p.Status)
+	return p
+}
+
+// handleError is the only echo.HTTPErrorHandler: every failure, ours or
+// Echo's, becomes the JSON error shape or a page, with the same status.
+func (h *handler) handleError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	req := c.Request()
+	p := problemFor(err)
+	if p.Status >= 500 {
+		h.log.Error("request failed", "method", req.Method, "route", c.Path(), "status", p.Status,
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
+	}
+	header := c.Response().Header()
+	switch {
+	case p.Code == "invalid_token":
+		header.Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="The access token is invalid or has expired"`)
+	case p.Status == http.StatusUnauthorized:
+		header.Set("WWW-Authenticate", "Bearer")
+	case p.Code == "insufficient_scope":
+		header.Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_scope", scope=%q`, p.scope))
+	}
+	if p.retryAfter > 0 {
+		header.Set("Retry-After", strconv.Itoa(p.retryAfter))
+	}
+
+	if wantsJSON(req) {
+		err = c.JSON(p.Status, p)
+	} else {
+		err = h.errorPage(c, p)
+	}
+	if err != nil {
+		h.log.Error("writing the error response failed", "err", err)
+	}
+}
+
+// errorPage shows p to a browser: an unauthenticated page request goes to
+// the login page (state 2, or 5 when its session ended) and comes back
+// afterwards; a withPage error redraws its page; anything else is error.html.
+func (h *handler) errorPage(c echo.Context, p problem) error {
+	req := c.Request()
+	if p.Code == "not_authenticated" {
+		q := url.Values{"state": {"2"}}
+		if errors.Is(p.cause, auth.ErrSessionEnded) {
+			q.Set("state", "5")
+		}
+		if req.Method == http.MethodGet {
+			q.Set("next", req.URL.RequestURI())
+		}
+		return c.Redirect(http.StatusSeeOther, "/auth/login?"+q.Encode())
+	}
+	var pe *pageError
+	if errors.As(p.cause, &pe) {
+		return c.Render(p.Status, pe.page, view{Page: pe.data, Problem: &p})
+	}
+	return c.Render(p.Status, "error.html", view{Problem: &p})
+}

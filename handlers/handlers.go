@@ -1,0 +1,85 @@
+// Package handlers owns Gatehouse's HTTP surface: the route table,
+// binding, content negotiation, status codes, cookies and rendering. One
+// handler per route serves both HTML and JSON; one error handler turns
+// every error into a response. It must not run GORM queries, hash
+// passwords or sign tokens (that is auth and models), nor keep
+// package-level state.
+package handlers
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"gatehouse/auth"
+	"gatehouse/config"
+	"gatehouse/models"
+	"gatehouse/templates"
+)
+
+// Deps is exactly what the handlers use.
+type Deps struct {
+	Config config.Config
+	Store  *models.Store // for /readyz only
+	Auth   *auth.Service
+	Logger *slog.Logger
+	Now    func() time.Time
+}
+
+type handler struct {
+	cfg       config.Config
+	store     *models.Store
+	auth      *auth.Service
+	log       *slog.Logger
+	now       func() time.Time
+	crossSite *http.CrossOriginProtection
+}
+
+// New builds the HTTP application: the whole route table, its middleware
+// and its error handler.
+func New(d Deps) (*echo.Echo, error) {
+	pages, err := templates.Parse()
+	if err != nil {
+		return nil, err
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	h := &handler{cfg: d.Config, store: d.Store, auth: d.Auth, log: d.Logger, now: d.Now,
+		crossSite: http.NewCrossOriginProtection()}
+	for _, origin := range d.Config.CORSAllowedOrigins {
+		if err := h.crossSite.AddTrustedOrigin(origin); err != nil {
+			return nil, fmt.Errorf("CORS_ALLOWED_ORIGINS: %w", err)
+		}
+	}
+
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.Renderer = &renderer{pages: pages}
+	e.HTTPErrorHandler = h.handleError
+	e.IPExtractor = ipExtractor(d.Config.TrustedProxies)
+	h.routes(e)
+	return e, nil
+}
+
+// ipExtractor believes X-Forwarded-For only from TRUSTED_PROXIES;
+// otherwise the client IP is the socket's.
+func ipExtractor(trusted []netip.Prefix) echo.IPExtractor {
+	if len(trusted) == 0 {
+		return echo.ExtractIPDirect()
+	}
+	opts := []echo.TrustOption{echo.TrustLoopback(false), echo.TrustLinkLocal(false), echo.TrustPrivateNet(false)}
+	for _, p := range trusted {
+		_, ipNet, err := net.ParseCIDR(p.String())
+		if err == nil {
+			opts = append(opts, echo.TrustIPRange(ipNet))
+		}
+	}
+	return echo.ExtractIPFromXFFHeader(opts...)
+}

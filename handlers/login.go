@@ -1,0 +1,111 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"gatehouse/auth"
+)
+
+// loginMessages are the login page's messages, chosen by ?state= (contract §3).
+var loginMessages = map[string]string{
+	"1": "This session has not been logged in before",
+	"2": "Please log in to continue",
+	"3": "Incorrect username or password",
+	"4": "You have been logged out",
+	"5": "Your session has expired",
+}
+
+// loginPage is the data of login.html.
+type loginPage struct {
+	Username          string
+	Next              string
+	Message           string
+	AllowRegistration bool
+	Providers         []providerLink
+}
+
+// providerLink is one "Continue with …" button.
+type providerLink struct {
+	Name, URL string
+}
+
+func (h *handler) newLoginPage(username, next string) loginPage {
+	return loginPage{Username: username, Next: localPathOr(next, ""), AllowRegistration: h.cfg.AllowRegistration}
+}
+
+// loginPage serves GET / and GET /auth/login: the login form, with the
+// message ?state= asks for. A browser that is logged in goes home (303).
+func (h *handler) loginPage(c echo.Context) error {
+	if callerOf(c) != nil {
+		return c.Redirect(http.StatusSeeOther, "/auth/home")
+	}
+	page := h.newLoginPage("", c.QueryParam("next"))
+	page.Message = loginMessages[c.QueryParam("state")]
+	return c.Render(http.StatusOK, "login.html", page)
+}
+
+// login serves POST /auth/token (the login form) and POST /api/login.
+// Both check the password and open a server-side session with its cookie;
+// a browser then gets a 303 home (or to a safe local next), an API client
+// an access token bound to that session.
+func (h *handler) login(c echo.Context) error {
+	var in auth.Credentials // username, password, scope: form, multipart or JSON
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	next := ""
+	if !wantsJSON(c.Request()) {
+		next = c.FormValue("next")
+	}
+	caller, err := h.auth.Login(c.Request().Context(), in, clientOf(c), callerOf(c))
+	if err != nil {
+		// 401, 403, 422, 429 or 503: the same status in both formats; a
+		// browser sees it on the login page with the email it typed.
+		return withPage(err, "login.html", h.newLoginPage(in.Username, next))
+	}
+	if err := h.auth.SaveCookie(c.Response(), c.Request(), caller); err != nil {
+		return err
+	}
+	if wantsJSON(c.Request()) {
+		token, err := h.auth.IssueToken(caller)
+		if err != nil {
+			return err
+		}
+		return c.JSON(http.StatusOK, token)
+	}
+	return c.Redirect(http.StatusSeeOther, localPathOr(next, "/auth/home"))
+}
+
+// logout serves POST /auth/logout and POST /api/logout: it ends the
+// session the cookie or the bearer token rides on (and with it every
+// token bound to it). A browser goes to the login page (state 4, or 1 when
+// there was no session); an API client without a session gets 401.
+func (h *handler) logout(c echo.Context) error {
+	caller := callerOf(c)
+	if caller == nil {
+		if wantsJSON(c.Request()) {
+			return authErrorOf(c)
+		}
+		return c.Redirect(http.StatusSeeOther, "/auth/login?state=1")
+	}
+	if err := h.auth.Logout(c.Response(), c.Request(), caller); err != nil {
+		return err
+	}
+	if wantsJSON(c.Request()) {
+		return c.JSON(http.StatusOK, detail{"Logged out"})
+	}
+	return c.Redirect(http.StatusSeeOther, "/auth/login?state=4")
+}
+
+// home serves GET /auth/home to anyone logged in.
+func (h *handler) home(c echo.Context) error {
+	return c.Render(http.StatusOK, "home.html", nil)
+}
+
+// clientOf is where the request comes from: the socket's IP, or
+// X-Forwarded-For's from a trusted proxy (see ipExtractor).
+func clientOf(c echo.Context) auth.Client {
+	return auth.Client{IP: c.RealIP(), UserAgent: c.Request().UserAgent()}
+}

@@ -1,0 +1,121 @@
+package handlers
+
+import (
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+)
+
+// wantsJSON reports whether the client asked for JSON: an
+// x-expected-format header of application/json (the /api group sets it),
+// or an Accept header that prefers application/json to text/html.
+// Anything else gets HTML.
+func wantsJSON(r *http.Request) bool {
+	mediaType, _, err := mime.ParseMediaType(r.Header.Get("X-Expected-Format"))
+	if err == nil && mediaType == "application/json" { // ParseMediaType lower-cases; params ignored
+		return true
+	}
+	return prefersJSON(r.Header.Get("Accept"))
+}
+
+// prefersJSON reports whether an Accept header gives application/json a
+// higher quality than text/html. Each type's quality comes from its most
+// specific matching range (type/subtype over type/* over */*), as RFC 9110
+// §12.5.1 says; a tie goes to HTML. Written here rather than taken from a
+// library: it is twenty lines and table-tested in respond_test.go.
+func prefersJSON(accept string) bool {
+	if accept == "" {
+		return false
+	}
+	return quality(accept, "application", "json") > quality(accept, "text", "html")
+}
+
+func quality(accept, typ, sub string) float64 {
+	best, bestSpecificity := 0.0, -1
+	for _, part := range strings.Split(accept, ",") {
+		mediaType, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+		if err != nil {
+			continue
+		}
+		t, s, _ := strings.Cut(mediaType, "/")
+		specificity := -1
+		switch {
+		case t == typ && s == sub:
+			specificity = 2
+		case t == typ && s == "*":
+			specificity = 1
+		case t == "*" && s == "*":
+			specificity = 0
+		}
+		if specificity < bestSpecificity || specificity < 0 {
+			continue
+		}
+		q := 1.0
+		if v, ok := params["q"]; ok {
+			if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 && f <= 1 {
+				q = f
+			}
+		}
+		if specificity > bestSpecificity || q > best {
+			best, bestSpecificity = q, specificity
+		}
+	}
+	return best
+}
+
+// respond answers with data: as JSON, or as page with data as its Page.
+func respond(c echo.Context, status int, page string, data any) error {
+	if wantsJSON(c.Request()) {
+		return c.JSON(status, data)
+	}
+	return c.Render(status, page, data)
+}
+
+// detail is the body of a JSON answer that only says what happened.
+type detail struct {
+	Detail string `json:"detail"`
+}
+
+// pageError names the page that shows err to a browser and the data to
+// redraw it with. JSON clients never see it.
+type pageError struct {
+	err  error
+	page string
+	data any
+}
+
+func (p *pageError) Error() string { return p.err.Error() }
+func (p *pageError) Unwrap() error { return p.err }
+
+// withPage names the page that shows err to a browser and the data to
+// redraw it with (the user's input, never a password).
+func withPage(err error, page string, data any) error {
+	return &pageError{err: err, page: page, data: data}
+}
+
+// localPathOr returns next when it is a safe local path — one that stays
+// on this site — and fallback otherwise. Refused: absolute URLs,
+// scheme-relative "//host", backslash tricks "/\host" (browsers read "\"
+// as "/"), control characters, and anything not starting with "/".
+func localPathOr(next, fallback string) string {
+	if next == "" || len(next) > 2048 || next[0] != '/' {
+		return fallback
+	}
+	if len(next) > 1 && (next[1] == '/' || next[1] == '\\') {
+		return fallback
+	}
+	for _, r := range next {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return fallback
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return fallback
+	}
+	return next
+}

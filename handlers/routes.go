@@ -1,0 +1,113 @@
+package handlers
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"gatehouse/auth"
+	"gatehouse/static"
+)
+
+// routes is the whole route table. Each HTML route and its /api twin are
+// registered on consecutive lines with the same handler and the same
+// scope, so a missing twin shows at a glance.
+func (h *handler) routes(e *echo.Echo) {
+	e.Pre(expectJSON)
+	e.Use(middleware.RequestID())
+	e.Use(h.logRequests())
+	e.Use(middleware.Recover())
+	e.Use(h.secureHeaders())
+	e.Use(middleware.BodyLimit("1M"))
+	if len(h.cfg.CORSAllowedOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:     h.cfg.CORSAllowedOrigins,
+			AllowCredentials: true,
+			AllowHeaders:     []string{"Authorization", "Content-Type", "X-Expected-Format"},
+		}))
+	}
+	e.Use(h.refuseCrossSite)
+	e.Use(h.loadCaller)
+
+	assets := e.Group("/static", cacheAssets)
+	assets.StaticFS("/", static.Files)
+
+	api := e.Group("/api")
+	read := h.requireScope(auth.ScopeUserRead)
+
+	e.GET("/", h.loginPage)
+	e.GET("/auth/login", h.loginPage)
+	e.POST("/auth/token", h.login)
+	api.POST("/login", h.login)
+	e.POST("/auth/logout", h.logout)
+	api.POST("/logout", h.logout)
+	e.GET("/auth/home", h.home, h.requireLogin)
+
+	e.GET("/admin/me", h.me, read)
+	api.GET("/me", h.me, read)
+
+	e.GET("/healthz", h.healthz)
+	e.GET("/readyz", h.readyz)
+}
+
+// expectJSON runs before routing: every path under /api/ — routed or not,
+// so 404 and 405 too — and the health probes answer JSON (contract §2).
+func expectJSON(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		p := c.Request().URL.Path
+		if strings.HasPrefix(p, "/api/") || p == "/api" || p == "/healthz" || p == "/readyz" {
+			c.Request().Header.Set("X-Expected-Format", "application/json")
+		}
+		return next(c)
+	}
+}
+
+func cacheAssets(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
+		return next(c)
+	}
+}
+
+func (h *handler) secureHeaders() echo.MiddlewareFunc {
+	hsts := 0
+	if h.cfg.SecureCookies() {
+		hsts = 63072000
+	}
+	secure := middleware.SecureWithConfig(middleware.SecureConfig{
+		ContentTypeNosniff:    "nosniff",
+		XFrameOptions:         "DENY",
+		HSTSMaxAge:            hsts,
+		ReferrerPolicy:        "same-origin",
+		ContentSecurityPolicy: "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+	})
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return secure(func(c echo.Context) error {
+			// Everything but the static assets is personal or changes with
+			// the session: never cache it (contract §2 asks no-store for
+			// tokens and authenticated pages).
+			if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
+				c.Response().Header().Set("Cache-Control", "no-store")
+			}
+			return next(c)
+		})
+	}
+}
+
+// statusOK is what the health probes answer.
+var statusOK = map[string]string{"status": "ok"}
+
+// healthz serves GET /healthz: the process is up.
+func (h *handler) healthz(c echo.Context) error {
+	return c.JSON(http.StatusOK, statusOK)
+}
+
+// readyz serves GET /readyz: 503 unavailable while the database does not answer.
+func (h *handler) readyz(c echo.Context) error {
+	if err := h.store.Ping(c.Request().Context()); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, statusOK)
+}

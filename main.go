@@ -1,0 +1,170 @@
+// Command gatehouse serves Gatehouse and administers its users:
+//
+//	gatehouse [serve] [--addr A] [--base-url U] [--database-url D]
+//	gatehouse migrate
+//	gatehouse user add --email E --name N [--scopes "user:read user:write"] [--admin] --password-stdin
+//	gatehouse user list | disable E | enable E | passwd E --password-stdin
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"gatehouse/auth"
+	"gatehouse/config"
+	"gatehouse/handlers"
+	"gatehouse/models"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	getenv, err := config.Getenv(os.LookupEnv, ".env")
+	if err == nil {
+		err = run(ctx, os.Args[1:], getenv, os.Stdin, os.Stdout, os.Stderr)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gatehouse:", err) // one line, never a stack trace
+		os.Exit(1)
+	}
+}
+
+// run dispatches a command line. Settings come from getenv; flags after
+// the command may override them.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve", "migrate":
+		cfg, err := config.Load(getenv, args)
+		if err != nil {
+			return err
+		}
+		app, err := open(ctx, cfg, stderr)
+		if err != nil {
+			return err
+		}
+		defer app.store.Close()
+		if cmd == "migrate" {
+			fmt.Fprintln(stdout, "database is up to date")
+			return nil
+		}
+		return app.serve(ctx, stdout)
+	case "user":
+		return userCommand(ctx, args, getenv, stdin, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	default:
+		return fmt.Errorf("unknown command %q\n%s", cmd, usage)
+	}
+}
+
+const usage = `usage: gatehouse [serve] [--addr A] [--base-url U] [--database-url D]
+       gatehouse migrate
+       gatehouse user add --email E --name N [--scopes "user:read user:write"] [--admin] --password-stdin
+       gatehouse user list
+       gatehouse user disable E | enable E
+       gatehouse user passwd E --password-stdin`
+
+// app is the opened, migrated application.
+type app struct {
+	cfg   config.Config
+	store *models.Store
+	auth  *auth.Service
+	log   *slog.Logger
+}
+
+func open(ctx context.Context, cfg config.Config, logOut io.Writer) (*app, error) {
+	log := slog.New(slog.NewTextHandler(logOut, nil))
+	store, err := models.Open(cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := store.Migrate(ctx); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	svc, err := auth.New(store, cfg, time.Now, log)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	return &app{cfg: cfg, store: store, auth: svc, log: log}, nil
+}
+
+// serve runs the HTTP server until ctx ends, then lets in-flight requests
+// finish for up to 10 s.
+func (a *app) serve(ctx context.Context, stdout io.Writer) error {
+	password, err := a.auth.EnsureAdmin(ctx)
+	if err != nil {
+		return fmt.Errorf("create the first administrator: %w", err)
+	}
+	if password != "" {
+		fmt.Fprintf(stdout, "Created the administrator admin@example.com with password %s\n(shown once: change it with `gatehouse user passwd admin@example.com --password-stdin`)\n", password)
+	}
+	e, err := handlers.New(handlers.Deps{Config: a.cfg, Store: a.store, Auth: a.auth, Logger: a.log, Now: time.Now})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", a.cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("ADDR: %w", err)
+	}
+	srv := &http.Server{
+		Handler:           e,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	go a.sweep(ctx)
+	a.log.Info("serving", "addr", ln.Addr().String(), "config", a.cfg.String())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// sweep deletes dead sessions every ten minutes.
+func (a *app) sweep(ctx context.Context) {
+	tick := time.NewTicker(10 * time.Minute)
+	defer tick.Stop()
+	for {
+		if n, err := a.auth.Sweep(ctx); err != nil {
+			a.log.Warn("session sweep failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("session sweep", "ended", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}

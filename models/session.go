@@ -1,0 +1,102 @@
+package models
+
+import (
+	"context"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// Session is a server-side login session. The browser's cookie carries a
+// signed random token; only its SHA-256 is stored (TokenHash), so a copy of
+// the table cannot be replayed as cookies. PublicID is the handle shown to
+// users and put in access tokens as "sid".
+type Session struct {
+	TokenHash  string    `gorm:"primaryKey;size:64"`
+	PublicID   string    `gorm:"size:32;not null;uniqueIndex"`
+	UserID     uint64    `gorm:"not null;index"`
+	Scopes     string    `gorm:"size:255;not null"` // what this login was granted
+	IP         string    `gorm:"size:64;not null"`
+	UserAgent  string    `gorm:"size:512;not null"`
+	CreatedAt  time.Time `gorm:"not null"`
+	LastSeenAt time.Time `gorm:"not null;index"`
+	ExpiresAt  time.Time `gorm:"not null;index"` // the absolute limit (SESSION_MAX_AGE)
+}
+
+// CreateSession inserts sess; when replacing is non-empty the session with
+// that token hash is deleted in the same transaction (a new login from a
+// browser that was logged in ends its old session).
+func (s *Store) CreateSession(ctx context.Context, sess *Session, replacing string) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if replacing != "" {
+			if err := tx.Where("token_hash = ?", replacing).Delete(&Session{}).Error; err != nil {
+				return err
+			}
+		}
+		return tx.Create(sess).Error
+	})
+	return failed("create session", err)
+}
+
+// SessionByTokenHash finds a session by the hash of its cookie token.
+func (s *Store) SessionByTokenHash(ctx context.Context, hash string) (*Session, error) {
+	var sess Session
+	if err := s.db.WithContext(ctx).Where("token_hash = ?", hash).Take(&sess).Error; err != nil {
+		return nil, failed("session by token", err)
+	}
+	return &sess, nil
+}
+
+// SessionByPublicID finds a session by its public handle.
+func (s *Store) SessionByPublicID(ctx context.Context, publicID string) (*Session, error) {
+	var sess Session
+	if err := s.db.WithContext(ctx).Where("public_id = ?", publicID).Take(&sess).Error; err != nil {
+		return nil, failed("session by id", err)
+	}
+	return &sess, nil
+}
+
+// SessionsByUser lists a user's sessions, newest first.
+func (s *Store) SessionsByUser(ctx context.Context, userID uint64) ([]Session, error) {
+	var out []Session
+	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("created_at DESC").Find(&out).Error
+	return out, failed("list sessions", err)
+}
+
+// TouchSession records activity on a session.
+func (s *Store) TouchSession(ctx context.Context, publicID string, at time.Time) error {
+	err := s.db.WithContext(ctx).Model(&Session{}).Where("public_id = ?", publicID).Update("last_seen_at", at).Error
+	return failed("touch session", err)
+}
+
+// DeleteSession ends one session by its public handle. When userID is not
+// zero the session must belong to that user; otherwise ErrNotFound.
+func (s *Store) DeleteSession(ctx context.Context, publicID string, userID uint64) error {
+	db := s.db.WithContext(ctx).Where("public_id = ?", publicID)
+	if userID != 0 {
+		db = db.Where("user_id = ?", userID)
+	}
+	res := db.Delete(&Session{})
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return failed("delete session", res.Error)
+}
+
+// DeleteUserSessions ends every session of a user except the one whose
+// public id is keep (none when keep is empty) and says how many ended.
+func (s *Store) DeleteUserSessions(ctx context.Context, userID uint64, keep string) (int64, error) {
+	db := s.db.WithContext(ctx).Where("user_id = ?", userID)
+	if keep != "" {
+		db = db.Where("public_id <> ?", keep)
+	}
+	res := db.Delete(&Session{})
+	return res.RowsAffected, failed("delete sessions", res.Error)
+}
+
+// DeleteStaleSessions removes sessions past their absolute limit or idle
+// since before idleBefore, and says how many.
+func (s *Store) DeleteStaleSessions(ctx context.Context, now, idleBefore time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Where("expires_at <= ? OR last_seen_at <= ?", now, idleBefore).Delete(&Session{})
+	return res.RowsAffected, failed("sweep sessions", res.Error)
+}

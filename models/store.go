@@ -1,0 +1,171 @@
+// Package models owns Gatehouse's vocabulary — users, sessions, login
+// failures, posts — and their persistence through GORM on SQLite or
+// MySQL/MariaDB. It also defines the domain Error that every layer returns.
+// It must not import net/http, Echo or templates; *gorm.DB never leaves it.
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"gorm.io/driver/mysql"
+	"gorm.io/gorm"
+	"gorm.io/gorm/logger"
+)
+
+// Store is the database. Its methods are named for what callers intend
+// (UserByEmail, CreateSession) and take a context first.
+type Store struct {
+	db      *gorm.DB
+	dialect string
+}
+
+// Open connects to databaseURL: sqlite://relative/path.db,
+// sqlite:///absolute/path.db or mysql://USER:PASS@HOST:PORT/DB[?params].
+// It does not migrate; call Migrate.
+func Open(databaseURL string) (*Store, error) {
+	dialector, err := dialectorFor(databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	db, err := gorm.Open(dialector, &gorm.Config{
+		TranslateError: true, // unique violations become gorm.ErrDuplicatedKey on both drivers
+		Logger:         logger.Discard,
+		NowFunc:        func() time.Time { return time.Now().UTC() },
+	})
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	s := &Store{db: db, dialect: dialector.Name()}
+	if s.dialect == "sqlite" {
+		// One writer at a time is SQLite's model; a single connection turns
+		// "database is locked" races into an orderly queue.
+		sqlDB.SetMaxOpenConns(1)
+	} else {
+		sqlDB.SetMaxOpenConns(20)
+		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetConnMaxLifetime(5 * time.Minute)
+	}
+	return s, nil
+}
+
+func dialectorFor(databaseURL string) (gorm.Dialector, error) {
+	scheme, rest, ok := strings.Cut(databaseURL, "://")
+	if !ok {
+		return nil, errors.New("DATABASE_URL must start with sqlite:// or mysql://")
+	}
+	switch scheme {
+	case "sqlite":
+		path, query, _ := strings.Cut(rest, "?")
+		if path == "" || path == "/" {
+			return nil, errors.New("DATABASE_URL names no SQLite file")
+		}
+		if dir := filepath.Dir(path); dir != "." {
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return nil, fmt.Errorf("DATABASE_URL: create %s: %w", dir, err)
+			}
+		}
+		pragmas := "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
+		if query != "" {
+			pragmas += "&" + query
+		}
+		return sqlite.Open("file:" + path + "?" + pragmas), nil
+	case "mysql":
+		u, err := url.Parse(databaseURL)
+		if err != nil || u.Host == "" || strings.Trim(u.Path, "/") == "" {
+			return nil, errors.New("DATABASE_URL must look like mysql://USER:PASS@HOST:PORT/DB")
+		}
+		cfg := mysqldriver.NewConfig()
+		cfg.Net = "tcp"
+		cfg.Addr = u.Host
+		cfg.DBName = strings.Trim(u.Path, "/")
+		if u.User != nil {
+			cfg.User = u.User.Username()
+			cfg.Passwd, _ = u.User.Password()
+		}
+		cfg.ParseTime = true
+		cfg.Loc = time.UTC
+		cfg.InterpolateParams = true // no server-side prepare per statement: about half the round trips
+		cfg.Params = map[string]string{"charset": "utf8mb4"}
+		cfg.Collation = "utf8mb4_bin"
+		cfg.Timeout = 5 * time.Second
+		dsn := cfg.FormatDSN()
+		if u.RawQuery != "" {
+			dsn += "&" + u.RawQuery // the caller's params win over our defaults
+		}
+		if _, err := mysqldriver.ParseDSN(dsn); err != nil {
+			return nil, errors.New("DATABASE_URL has a parameter the MySQL driver does not accept")
+		}
+		return mysql.Open(dsn), nil
+	default:
+		return nil, fmt.Errorf("DATABASE_URL scheme %q is not supported (use sqlite:// or mysql://)", scheme)
+	}
+}
+
+// Migrate creates or updates every table. serve, migrate and the tests all
+// use it, so there is one migration path.
+func (s *Store) Migrate(ctx context.Context) error {
+	db := s.db.WithContext(ctx)
+	if s.dialect == "mysql" {
+		// Emails and ids are compared exactly: no case- or accent-insensitive collation.
+		db = db.Set("gorm:table_options", "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
+	}
+	if err := db.AutoMigrate(tables...); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+var tables = []any{&User{}, &Session{}, &LoginFailure{}}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	if err := sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("ping: %w: %v", ErrUnavailable, err)
+	}
+	return nil
+}
+
+// Close releases the connection pool.
+func (s *Store) Close() error {
+	sqlDB, err := s.db.DB()
+	if err != nil {
+		return err
+	}
+	return sqlDB.Close()
+}
+
+// Dialect names the database in use: "sqlite" or "mysql".
+func (s *Store) Dialect() string { return s.dialect }
+
+// failed translates a storage error at the package boundary: a missing row
+// is ErrNotFound, a cancelled request stays what it is, and anything else
+// means the database failed us (503, with the cause kept for the log).
+func failed(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return ErrNotFound
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%s: %w", op, err)
+	default:
+		return fmt.Errorf("%s: %w: %v", op, ErrUnavailable, err)
+	}
+}

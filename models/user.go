@@ -1,0 +1,152 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// User is an account. Email is stored canonical (trimmed, lower-cased) and
+// compared exactly. PasswordHash is empty for accounts that only log in
+// through a provider; it never leaves the server (see UserView).
+type User struct {
+	ID           uint64 `gorm:"primaryKey"`
+	Email        string `gorm:"size:254;not null;uniqueIndex"`
+	FullName     string `gorm:"size:200;not null"`
+	PasswordHash string `gorm:"size:255;not null"`
+	Scopes       string `gorm:"size:255;not null"` // space-separated
+	Disabled     bool   `gorm:"not null;default:false"`
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// ScopeList returns the user's scopes as a list.
+func (u *User) ScopeList() []string { return strings.Fields(u.Scopes) }
+
+// UserView is the contract's user object (§2): exactly these fields, never
+// a password hash.
+type UserView struct {
+	ID        uint64    `json:"id"`
+	Email     string    `json:"email"`
+	FullName  string    `json:"full_name"`
+	Scopes    []string  `json:"scopes"`
+	Disabled  bool      `json:"disabled"`
+	CreatedAt time.Time `json:"created_at"`
+	Providers []string  `json:"providers"`
+}
+
+// View returns the user as the contract shows it.
+func (u *User) View() UserView {
+	providers := []string{}
+	if u.PasswordHash != "" {
+		providers = append(providers, "password")
+	}
+	scopes := u.ScopeList()
+	if scopes == nil {
+		scopes = []string{}
+	}
+	return UserView{ID: u.ID, Email: u.Email, FullName: u.FullName, Scopes: scopes,
+		Disabled: u.Disabled, CreatedAt: u.CreatedAt.UTC(), Providers: providers}
+}
+
+// CanonicalEmail is the form in which emails are stored and compared.
+func CanonicalEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// CreateUser inserts u. An email already in use is ErrEmailTaken.
+func (s *Store) CreateUser(ctx context.Context, u *User) error {
+	u.Email = CanonicalEmail(u.Email)
+	err := s.db.WithContext(ctx).Create(u).Error
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
+		return ErrEmailTaken
+	}
+	return failed("create user", err)
+}
+
+// UserByEmail finds a user by email, canonicalised first; ErrNotFound if none.
+func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
+	var u User
+	err := s.db.WithContext(ctx).Where("email = ?", CanonicalEmail(email)).Take(&u).Error
+	if err != nil {
+		return nil, failed("user by email", err)
+	}
+	return &u, nil
+}
+
+// UserByID finds a user; ErrNotFound if none.
+func (s *Store) UserByID(ctx context.Context, id uint64) (*User, error) {
+	var u User
+	if err := s.db.WithContext(ctx).Take(&u, id).Error; err != nil {
+		return nil, failed("user by id", err)
+	}
+	return &u, nil
+}
+
+// CountUsers counts every account.
+func (s *Store) CountUsers(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.WithContext(ctx).Model(&User{}).Count(&n).Error
+	return n, failed("count users", err)
+}
+
+// ListUsers returns one page of users whose email or name contains q
+// (all users when q is empty), ordered by id, and the total that match.
+func (s *Store) ListUsers(ctx context.Context, q string, page, perPage int) ([]User, int64, error) {
+	q = strings.TrimSpace(q)
+	query := func() *gorm.DB {
+		db := s.db.WithContext(ctx).Model(&User{})
+		if q == "" {
+			return db
+		}
+		like := "%" + escapeLike(strings.ToLower(q)) + "%"
+		return db.Where("LOWER(email) LIKE ? ESCAPE '!' OR LOWER(full_name) LIKE ? ESCAPE '!'", like, like)
+	}
+	var total int64
+	if err := query().Count(&total).Error; err != nil {
+		return nil, 0, failed("count users", err)
+	}
+	var users []User
+	err := query().Order("id").Limit(perPage).Offset((page - 1) * perPage).Find(&users).Error
+	return users, total, failed("list users", err)
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
+}
+
+// SetPasswordHash replaces a user's password hash.
+func (s *Store) SetPasswordHash(ctx context.Context, userID uint64, hash string) error {
+	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Update("password_hash", hash)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return failed("set password", res.Error)
+}
+
+// SetUserDisabled disables or enables a user; disabling ends every one of
+// their sessions in the same transaction, so their cookies and tokens stop
+// working at once.
+func (s *Store) SetUserDisabled(ctx context.Context, userID uint64, disabled bool) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&User{}).Where("id = ?", userID).Update("disabled", disabled)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			var n int64
+			if err := tx.Model(&User{}).Where("id = ?", userID).Count(&n).Error; err != nil {
+				return err
+			}
+			if n == 0 {
+				return gorm.ErrRecordNotFound
+			}
+		}
+		if disabled {
+			return tx.Where("user_id = ?", userID).Delete(&Session{}).Error
+		}
+		return nil
+	})
+	return failed("set disabled", err)
+}
