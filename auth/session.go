@@ -183,6 +183,10 @@ func (s *Service) ClearCookie(w http.ResponseWriter) {
 	http.SetCookie(w, sessions.NewCookie(s.sessions.CookieName(), "", &opts))
 }
 
+// CookieName is the session cookie's name: "__Host-session" under https,
+// "session" under http. The API document names it for Swagger UI.
+func (s *Service) CookieName() string { return s.sessions.CookieName() }
+
 // HasCookie reports whether the request carries a session cookie at all.
 func (s *Service) HasCookie(r *http.Request) bool {
 	_, err := r.Cookie(s.sessions.CookieName())

@@ -38,6 +38,7 @@ type handler struct {
 	log       *slog.Logger
 	now       func() time.Time
 	crossSite *http.CrossOriginProtection
+	openAPI   []byte // the API document as served (see openAPIDocument)
 }
 
 // New builds the HTTP application: the whole route table, its middleware
@@ -52,6 +53,9 @@ func New(d Deps) (*echo.Echo, error) {
 	}
 	h := &handler{cfg: d.Config, store: d.Store, auth: d.Auth, log: d.Logger, now: d.Now,
 		crossSite: http.NewCrossOriginProtection()}
+	if h.openAPI, err = openAPIDocument(d.Config.BaseURL.String(), d.Auth.CookieName()); err != nil {
+		return nil, err
+	}
 	for _, origin := range d.Config.CORSAllowedOrigins {
 		if err := h.crossSite.AddTrustedOrigin(origin); err != nil {
 			return nil, fmt.Errorf("CORS_ALLOWED_ORIGINS: %w", err)

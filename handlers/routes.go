@@ -48,16 +48,20 @@ func (h *handler) routes(e *echo.Echo) {
 	e.GET("/admin/me", h.me, read)
 	api.GET("/me", h.me, read)
 
+	e.GET("/docs", h.apiDocs)
+	e.GET("/openapi.json", h.apiDocs)
+
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 }
 
 // expectJSON runs before routing: every path under /api/ — routed or not,
-// so 404 and 405 too — and the health probes answer JSON (contract §2).
+// so 404 and 405 too — the health probes and the API document answer JSON
+// (contract §2).
 func expectJSON(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		p := c.Request().URL.Path
-		if strings.HasPrefix(p, "/api/") || p == "/api" || p == "/healthz" || p == "/readyz" {
+		if strings.HasPrefix(p, "/api/") || p == "/api" || p == "/healthz" || p == "/readyz" || p == "/openapi.json" {
 			c.Request().Header.Set("X-Expected-Format", "application/json")
 		}
 		return next(c)

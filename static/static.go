@@ -4,7 +4,8 @@ package static
 
 import "embed"
 
-// Files holds everything under css/ (and later js/, img/).
+// Files holds everything under css/, js/ and swagger/ (Swagger UI, vendored
+// from the swagger-ui-dist npm package: see swagger/VERSION).
 //
-//go:embed css
+//go:embed css js swagger
 var Files embed.FS

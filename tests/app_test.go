@@ -27,6 +27,7 @@ import (
 
 	"github.com/PuerkitoBio/goquery"
 	mysqldriver "github.com/go-sql-driver/mysql"
+	"github.com/labstack/echo/v4"
 
 	"gatehouse/auth"
 	"gatehouse/config"
@@ -131,6 +132,8 @@ type app struct {
 	auth  *auth.Service
 	clock *clock
 	logs  *syncBuffer
+	echo  *echo.Echo   // for its route table
+	spec  *openAPISpec // the served /openapi.json, which clients check answers against
 }
 
 // option changes the configuration an app starts with.
@@ -191,7 +194,8 @@ func newApp(t *testing.T, db database, opts ...option) *app {
 			t.Logf("server log:\n%s", logs.String())
 		}
 	})
-	return &app{Server: srv, cfg: cfg, store: store, auth: svc, clock: clk, logs: logs}
+	return &app{Server: srv, cfg: cfg, store: store, auth: svc, clock: clk, logs: logs,
+		echo: e, spec: &openAPISpec{url: srv.URL + "/openapi.json"}}
 }
 
 // syncBuffer is a log sink safe for concurrent requests.
@@ -248,7 +252,8 @@ func (a *app) createUser(t *testing.T, email, password string, opts ...userOptio
 }
 
 // client is one browser or API client: its own cookie jar, and it never
-// follows redirects, so tests see every 303.
+// follows redirects, so tests see every 303. Every answer from /api (and
+// the probes) is checked against the OpenAPI document (see openAPICheck).
 type client struct {
 	t    *testing.T
 	app  *app
@@ -262,6 +267,7 @@ func (a *app) client(t *testing.T) *client {
 		Jar:           jar,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       30 * time.Second,
+		Transport:     &openAPICheck{t: t, spec: a.spec, next: http.DefaultTransport},
 	}}
 }
 
