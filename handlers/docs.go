@@ -19,21 +19,19 @@ import (
 //go:embed openapi.json
 var openAPIFile []byte
 
-// docsCSP is the Content-Security-Policy of the Swagger UI page. Swagger UI
-// (React) sets style="…" attributes from script, so this page alone allows
-// inline styles; scripts stay 'self' (its start-up code is
-// /static/js/docs.js, not inline), and so do its requests.
-const docsCSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-
 // apiDocs serves GET /docs and GET /openapi.json to anyone. A browser gets
 // Swagger UI, which loads the document from /openapi.json and calls the API
 // with the browser's session cookie; a JSON client gets the document itself
 // (contract §3 lists it as the twin of /docs).
+//
+// The page keeps the app's strict Content-Security-Policy: Swagger UI's
+// start-up code is /static/js/docs.js rather than an inline script, and
+// Swagger UI 5 sets its styles through the DOM, which style-src does not
+// govern (the Chromium tests fail on any CSP violation).
 func (h *handler) apiDocs(c echo.Context) error {
 	if wantsJSON(c.Request()) {
 		return c.JSONBlob(http.StatusOK, h.openAPI)
 	}
-	c.Response().Header().Set(echo.HeaderContentSecurityPolicy, docsCSP)
 	return c.Render(http.StatusOK, "docs.html", nil)
 }
 
