@@ -48,11 +48,11 @@ func (h *handler) routes(e *echo.Echo) {
 	e.GET("/admin/me", h.me, read)
 	api.GET("/me", h.me, read)
 
-	e.GET("/docs", h.apiDocs)
-	e.GET("/openapi.json", h.apiDocs)
-
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
+
+	e.GET("/docs", h.apiDocs)
+	e.GET("/openapi.json", h.apiDocs)
 }
 
 // expectJSON runs before routing: every path under /api/ — routed or not,
