@@ -132,6 +132,10 @@ func (s *openAPISpec) check(req *http.Request, reqBody []byte, resp *http.Respon
 		IncludeResponseStatus: true, // an undocumented status is an error
 		MultiError:            true,
 	}
+	// One line per mismatch, not kin-openapi's dump of the whole schema.
+	opts.WithCustomSchemaErrorFunc(func(e *openapi3.SchemaError) string {
+		return fmt.Sprintf("%s (at /%s)", e.Reason, strings.Join(e.JSONPointer(), "/"))
+	})
 	in := &openapi3filter.RequestValidationInput{Request: vreq, PathParams: params, Route: route, Options: opts}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
@@ -213,6 +217,7 @@ func TestOpenAPIRoutes(t *testing.T) {
 		"POST /api/users/{id}/revoke-sessions":     "issue 4",
 		"GET /api/oauth/{provider}/login":          "issue 3",
 		"GET /api/oauth/{provider}/callback":       "issue 3",
+		"GET /api/me/providers/{provider}/link":    "issue 3",
 		"POST /api/me/providers/{provider}/unlink": "issue 3",
 	}
 
