@@ -291,6 +291,9 @@ func TestOpenAPIDocument(t *testing.T) {
 			if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 				t.Fatalf("Content-Type = %q, want JSON", ct)
 			}
+			if !bytes.HasPrefix(resp.Body, []byte(`{"openapi":"3.0.3","info":`)) {
+				t.Errorf("the document does not start with its version and info: %.60s", resp.Body)
+			}
 			doc, err := parseOpenAPI(resp.Body)
 			if err != nil {
 				t.Fatal(err)
