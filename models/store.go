@@ -42,7 +42,7 @@ func Open(databaseURL string) (*Store, error) {
 		NowFunc:        func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, fmt.Errorf("DATABASE_URL: cannot connect: %w", err)
 	}
 	sqlDB, err := db.DB()
 	if err != nil {

@@ -443,3 +443,21 @@ func (c *client) loginForm(email, password string) {
 	c.post("/auth/token", url.Values{"username": {email}, "password": {password}}, asHTML).
 		wantRedirect(c.t, "/auth/home")
 }
+
+// formOf builds a form from name, value pairs.
+func formOf(pairs ...string) url.Values {
+	form := url.Values{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		form.Add(pairs[i], pairs[i+1])
+	}
+	return form
+}
+
+func mustParse(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
