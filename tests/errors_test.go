@@ -144,3 +144,24 @@ func TestSecurityHeaders(t *testing.T) {
 		t.Errorf("static assets are not cacheable: %q", css.Header.Get("Cache-Control"))
 	}
 }
+
+// TestLogsKeepSecrets: the request log never holds a password, a token, a
+// cookie or a query string.
+func TestLogsKeepSecrets(t *testing.T) {
+	app := newApp(t, sqliteDB)
+	app.createUser(t, "ada@example.com", "correct horse battery")
+	c := app.client(t)
+	tok := c.loginAPI("ada@example.com", "correct horse battery")
+	c.post("/api/login", formOf("username", "ada@example.com", "password", "a wrong guess")).wantStatus(t, http.StatusUnauthorized)
+	c.get("/api/me?code=secret-code-123", bearer(tok.AccessToken)).wantStatus(t, http.StatusOK)
+	cookie := sessionCookie(t, c)
+	logs := app.logs.String()
+	if !strings.Contains(logs, "route=/api/me") {
+		t.Fatalf("no request lines logged:\n%s", logs)
+	}
+	for _, secret := range []string{"correct horse battery", "a wrong guess", tok.AccessToken, cookie, "secret-code-123"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log holds %q", secret)
+		}
+	}
+}
