@@ -195,8 +195,8 @@ func (s *Service) Logout(w http.ResponseWriter, r *http.Request, c *Caller) erro
 	if err := s.store.DeleteSession(r.Context(), c.Session.PublicID, 0); err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
-	if s.HasCookie(r) {
-		s.ClearCookie(w)
+	if !c.Bearer && s.HasCookie(r) {
+		s.ClearCookie(w) // a token's logout leaves alone a cookie that may belong to another session
 	}
 	return nil
 }
