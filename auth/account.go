@@ -89,6 +89,7 @@ func (s *Service) ChangePassword(ctx context.Context, c *Caller, in PasswordChan
 		if err := s.recordFailure(ctx, c.User.Email, client.IP); err != nil {
 			return nil, 0, err
 		}
+		s.Record(ctx, c.User.ID, models.EventPasswordChangeFailed, client, "wrong current password")
 		return nil, 0, errWrongCurrentPassword()
 	}
 	if err := s.store.ClearFailures(ctx, accountKey(c.User.Email, client.IP)); err != nil {

@@ -8,16 +8,17 @@ import (
 // The kinds of security event (issue 4, item 7). Each is one row in a
 // user's security log.
 const (
-	EventRegistered       = "registered"         // the account was created by sign-up
-	EventLoginSucceeded   = "login_succeeded"    // Detail: how ("password", a provider, "registration")
-	EventLoginFailed      = "login_failed"       // Detail: why ("wrong password", "account disabled")
-	EventLogout           = "logout"             //
-	EventSessionRevoked   = "session_revoked"    // Detail: which session
-	EventSessionsRevoked  = "sessions_revoked"   // Detail: how many, and by whom
-	EventPasswordChanged  = "password_changed"   // Detail: by whom when not the user ("by the CLI")
-	EventProviderLinked   = "provider_linked"    // Detail: the provider
-	EventProviderUnlinked = "provider_unlinked"  // Detail: the provider
-	EventAdminChangedUser = "admin_changed_user" // Detail: what changed, and by whom
+	EventRegistered           = "registered"             // the account was created by sign-up
+	EventLoginSucceeded       = "login_succeeded"        // Detail: how ("password", a provider, "registration")
+	EventLoginFailed          = "login_failed"           // Detail: why ("wrong password", "account disabled")
+	EventLogout               = "logout"                 //
+	EventSessionRevoked       = "session_revoked"        // Detail: which session
+	EventSessionsRevoked      = "sessions_revoked"       // Detail: how many, and by whom
+	EventPasswordChanged      = "password_changed"       // Detail: by whom when not the user ("by the CLI")
+	EventPasswordChangeFailed = "password_change_failed" // a wrong current password
+	EventProviderLinked       = "provider_linked"        // Detail: the provider
+	EventProviderUnlinked     = "provider_unlinked"      // Detail: the provider
+	EventAdminChangedUser     = "admin_changed_user"     // Detail: what changed, and by whom
 )
 
 // Event is one entry in a user's security log: what happened, when, and

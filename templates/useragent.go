@@ -72,16 +72,17 @@ func majorVersion(s string) string {
 
 // eventLabels word security-log kinds for people.
 var eventLabels = map[string]string{
-	"registered":         "Account created",
-	"login_succeeded":    "Logged in",
-	"login_failed":       "Failed login",
-	"logout":             "Logged out",
-	"session_revoked":    "Session ended",
-	"sessions_revoked":   "Sessions ended",
-	"password_changed":   "Password changed",
-	"provider_linked":    "Provider linked",
-	"provider_unlinked":  "Provider unlinked",
-	"admin_changed_user": "Changed by an administrator",
+	"registered":             "Account created",
+	"login_succeeded":        "Logged in",
+	"login_failed":           "Failed login",
+	"logout":                 "Logged out",
+	"session_revoked":        "Session ended",
+	"sessions_revoked":       "Sessions ended",
+	"password_changed":       "Password changed",
+	"password_change_failed": "Wrong current password",
+	"provider_linked":        "Provider linked",
+	"provider_unlinked":      "Provider unlinked",
+	"admin_changed_user":     "Changed by an administrator",
 }
 
 func eventLabel(kind string) string {
