@@ -225,3 +225,18 @@ func TestRevokeSession(t *testing.T) {
 		})
 	})
 }
+
+func TestUserAgentNotUTF8(t *testing.T) {
+	eachDB(t, func(t *testing.T, db database) {
+		app := newApp(t, db)
+		app.createUser(t, "ada@example.com", goodPassword)
+		c := app.client(t)
+		odd := header{"User-Agent", "odd \xff\xfe agent"}
+		c.post("/api/login", url.Values{"username": {"ada@example.com"}, "password": {goodPassword}}, odd).wantStatus(t, http.StatusOK)
+		if got := current(t, c.sessions()).UserAgent; got != "odd \uFFFD\uFFFD agent" {
+			t.Errorf("user_agent = %q, want the bad bytes replaced", got)
+		}
+		app.client(t).post("/api/register", map[string]string{"email": "new@example.com", "full_name": "New", "password": goodPassword}, odd).
+			wantStatus(t, http.StatusCreated)
+	})
+}
