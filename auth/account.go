@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"gatehouse/models"
 )
@@ -121,7 +120,7 @@ func (s *Service) ChangePassword(ctx context.Context, c *Caller, in PasswordChan
 	}
 	u := *c.User
 	u.PasswordHash = hash
-	s.Record(ctx, u.ID, models.EventPasswordChanged, client, fmt.Sprintf("%d other sessions ended", ended))
+	s.Record(ctx, u.ID, models.EventPasswordChanged, client, sessionsEnded(ended, true))
 	return &Caller{User: &u, Session: row, Scopes: c.Scopes, token: token}, ended, nil
 }
 
@@ -147,6 +146,6 @@ func (s *Service) RevokeOtherSessions(ctx context.Context, c *Caller, client Cli
 	if err != nil {
 		return 0, err
 	}
-	s.Record(ctx, c.User.ID, models.EventSessionsRevoked, client, fmt.Sprintf("%d other sessions ended by the user", n))
+	s.Record(ctx, c.User.ID, models.EventSessionsRevoked, client, sessionsEnded(n, true))
 	return n, nil
 }

@@ -115,7 +115,7 @@ func (s *Service) EndUserSessions(ctx context.Context, actor *Caller, id uint64,
 	if err != nil {
 		return 0, err
 	}
-	s.Record(ctx, id, models.EventSessionsRevoked, client, joinDetail([]string{fmt.Sprintf("%d sessions ended", n)}, actor))
+	s.Record(ctx, id, models.EventSessionsRevoked, client, joinDetail([]string{sessionsEnded(n, false)}, actor))
 	return n, nil
 }
 

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"gatehouse/models"
@@ -37,6 +38,18 @@ func by(actor *Caller) string {
 
 // cliClient is where CLI actions come from in the security log.
 func cliClient() Client { return Client{UserAgent: "gatehouse CLI"} }
+
+// sessionsEnded words a count of ended sessions.
+func sessionsEnded(n int64, other bool) string {
+	what := "session"
+	if other {
+		what = "other session"
+	}
+	if n != 1 {
+		what += "s"
+	}
+	return fmt.Sprintf("%d %s ended", n, what)
+}
 
 func joinDetail(parts []string, actor *Caller) string {
 	return strings.Join(parts, "; ") + " (" + by(actor) + ")"

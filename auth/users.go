@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/mail"
 	"strings"
 	"unicode/utf8"
@@ -112,7 +111,7 @@ func (s *Service) ResetPassword(ctx context.Context, email, password string) err
 	if err != nil {
 		return err
 	}
-	s.Record(ctx, u.ID, models.EventPasswordChanged, cliClient(), fmt.Sprintf("%d sessions ended (by the CLI)", n))
+	s.Record(ctx, u.ID, models.EventPasswordChanged, cliClient(), sessionsEnded(n, false)+" (by the CLI)")
 	return nil
 }
 

@@ -105,6 +105,7 @@ func TestPostValidation(t *testing.T) {
 			{"a title of 200 multi-byte characters", strings.Repeat("é", 199) + "😀", "", "", ""},
 			{"a body of 10,000 characters", "T", strings.Repeat("😀", 10000), "", ""},
 			{"no body", "T", "", "", ""},
+			{"a body that starts with a blank line", "", "\nsecond line", "title", "Give your post a title."},
 		}
 		for _, tc := range cases {
 			t.Run(tc.name, func(t *testing.T) {
