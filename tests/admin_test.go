@@ -297,6 +297,17 @@ func TestUpdateUser(t *testing.T) {
 			}
 		})
 
+		t.Run("a cross-site form post is refused", func(t *testing.T) {
+			form := url.Values{"disabled": {"true"}}
+			browser.post("/admin/users/"+userPath(bob.ID), form, asJSON, header{"Sec-Fetch-Site", "cross-site"}).
+				wantProblem(t, http.StatusForbidden, "cross_site_request")
+			var u userBody
+			api.get(path, bearer(tok)).decode(t, &u)
+			if u.Disabled {
+				t.Errorf("a cross-site request disabled bob")
+			}
+		})
+
 		var bobDetail userDetail
 		api.get(path, bearer(tok)).decode(t, &bobDetail)
 		if len(bobDetail.Events) == 0 || bobDetail.Events[0].Kind != "admin_changed_user" || !strings.Contains(bobDetail.Events[0].Detail, "by root@example.com") {
