@@ -103,8 +103,20 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Sweep deletes sessions that can no longer be used; serve runs it now and then.
+// EventRetention is how long the security log keeps an event.
+const EventRetention = 90 * 24 * time.Hour
+
+// Sweep deletes sessions that can no longer be used, and security-log
+// events older than EventRetention; serve runs it now and then. It says
+// how many sessions it ended.
 func (s *Service) Sweep(ctx context.Context) (int64, error) {
 	now := s.now()
-	return s.store.DeleteStaleSessions(ctx, now, now.Add(-s.cfg.SessionIdleTimeout))
+	n, err := s.store.DeleteStaleSessions(ctx, now, now.Add(-s.cfg.SessionIdleTimeout))
+	if err != nil {
+		return 0, err
+	}
+	if _, err := s.store.DeleteEventsBefore(ctx, now.Add(-EventRetention)); err != nil {
+		return n, err
+	}
+	return n, nil
 }

@@ -225,7 +225,7 @@ func TestSessionCookieAttributes(t *testing.T) {
 				t.Fatal(err)
 			}
 			rec := httptest.NewRecorder()
-			if err := f.svc.Logout(rec, r, caller); err != nil {
+			if err := f.svc.Logout(rec, r, caller, Client{}); err != nil {
 				t.Fatal(err)
 			}
 			cleared := rec.Result().Cookies()

@@ -208,7 +208,7 @@ func TestTokenEndsWithItsSession(t *testing.T) {
 			if err != nil {
 				t.Fatalf("cookie: %v", err)
 			}
-			if err := f.svc.Logout(httptest.NewRecorder(), r, cookieCaller); err != nil {
+			if err := f.svc.Logout(httptest.NewRecorder(), r, cookieCaller, Client{}); err != nil {
 				t.Fatalf("logout: %v", err)
 			}
 		}},
@@ -218,7 +218,7 @@ func TestTokenEndsWithItsSession(t *testing.T) {
 			if err != nil {
 				t.Fatalf("token: %v", err)
 			}
-			if err := f.svc.Logout(httptest.NewRecorder(), r, bearerCaller); err != nil {
+			if err := f.svc.Logout(httptest.NewRecorder(), r, bearerCaller, Client{}); err != nil {
 				t.Fatalf("logout: %v", err)
 			}
 		}},

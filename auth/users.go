@@ -64,6 +64,8 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*models.User, err
 	switch {
 	case name == "":
 		fields["full_name"] = "Enter your name."
+	case !utf8.ValidString(name):
+		fields["full_name"] = "Use valid UTF-8 text."
 	case utf8.RuneCountInString(name) > 200:
 		fields["full_name"] = "Use at most 200 characters."
 	}
@@ -105,8 +107,12 @@ func (s *Service) ResetPassword(ctx context.Context, email, password string) err
 	if err := s.store.SetPasswordHash(ctx, u.ID, hash); err != nil {
 		return err
 	}
-	_, err = s.store.DeleteUserSessions(ctx, u.ID, "")
-	return err
+	n, err := s.store.DeleteUserSessions(ctx, u.ID, "")
+	if err != nil {
+		return err
+	}
+	s.Record(ctx, u.ID, models.EventPasswordChanged, cliClient(), sessionsEnded(n, false)+" (by the CLI)")
+	return nil
 }
 
 // SetDisabled disables or enables the user with email; disabling ends their
@@ -116,7 +122,17 @@ func (s *Service) SetDisabled(ctx context.Context, email string, disabled bool) 
 	if err != nil {
 		return err
 	}
-	return s.store.SetUserDisabled(ctx, u.ID, disabled)
+	if err := s.store.SetUserDisabled(ctx, u.ID, disabled); err != nil {
+		return err
+	}
+	if disabled != u.Disabled {
+		what := "enabled"
+		if disabled {
+			what = "disabled"
+		}
+		s.Record(ctx, u.ID, models.EventAdminChangedUser, cliClient(), what+" (by the CLI)")
+	}
+	return nil
 }
 
 // Users is the CLI's user list: every account, in id order.

@@ -90,7 +90,7 @@ func (h *handler) logout(c echo.Context) error {
 		}
 		return c.Redirect(http.StatusSeeOther, "/auth/login?state=1")
 	}
-	if err := h.auth.Logout(c.Response(), c.Request(), caller); err != nil {
+	if err := h.auth.Logout(c.Response(), c.Request(), caller, clientOf(c)); err != nil {
 		return err
 	}
 	if wantsJSON(c.Request()) {

@@ -17,10 +17,15 @@ import (
 // handler passes it (nil for pages without data). A page missing here
 // fails TestRenderPages: every view is declared (miniflux's check).
 var pageData = map[string]any{
-	"login.html": loginPage{},
-	"home.html":  nil,
-	"me.html":    models.UserView{},
-	"error.html": nil,
+	"login.html":    loginPage{},
+	"home.html":     nil,
+	"me.html":       mePage{},
+	"error.html":    nil,
+	"register.html": registerPage{},
+	"sessions.html": sessionsPage{},
+	"posts.html":    postsPage{},
+	"users.html":    usersPage{},
+	"user.html":     userPage{},
 }
 
 // TestRenderPages renders every page through the app's renderer with its
@@ -34,7 +39,7 @@ func TestRenderPages(t *testing.T) {
 		t.Fatalf("templates: %v", err)
 	}
 	r := &renderer{pages: set}
-	public := map[string]bool{"login.html": true, "error.html": true}
+	public := map[string]bool{"login.html": true, "error.html": true, "register.html": true}
 	for _, page := range set.Pages() {
 		data, ok := pageData[page]
 		if !ok {
