@@ -48,6 +48,15 @@ func (h *handler) routes(e *echo.Echo) {
 	e.GET("/admin/me", h.me, read)
 	api.GET("/me", h.me, read)
 
+	e.GET("/auth/oauth/:provider/login", h.oauthLogin)
+	api.GET("/oauth/:provider/login", h.oauthLogin)
+	e.GET("/auth/oauth/:provider/callback", h.oauthCallback)
+	api.GET("/oauth/:provider/callback", h.oauthCallback)
+	e.GET("/admin/me/providers/:provider/link", h.linkProvider, h.requireScope(auth.ScopeUserWrite))
+	api.GET("/me/providers/:provider/link", h.linkProvider, h.requireScope(auth.ScopeUserWrite))
+	e.POST("/admin/me/providers/:provider/unlink", h.unlinkProvider, h.requireScope(auth.ScopeUserWrite))
+	api.POST("/me/providers/:provider/unlink", h.unlinkProvider, h.requireScope(auth.ScopeUserWrite))
+
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 }
