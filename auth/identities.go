@@ -9,11 +9,6 @@ import (
 	"gatehouse/models"
 )
 
-// ErrAlreadyLinked is a link to a provider the user is already connected
-// to through another account there.
-var ErrAlreadyLinked = &models.Error{Kind: models.Conflict, Code: "identity_taken",
-	Detail: "Your account is already connected to another account at this provider. Disconnect it first."}
-
 // userFor finds or makes the user a provider identity logs in as
 // (contract §4): a known identity is its user; otherwise a verified email
 // links to the user who has it; otherwise a new user, when

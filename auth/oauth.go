@@ -38,6 +38,11 @@ var (
 		Detail: "Your email address at the provider is not verified. Verify it there and try again."}
 	ErrLastLoginMethod = &models.Error{Kind: models.Conflict, Code: "last_login_method",
 		Detail: "This is your only way to log in. Add another before you disconnect it."}
+	// ErrAlreadyLinked is a user who is already connected to another
+	// account at the same provider; models.ErrIdentityTaken is a provider
+	// account connected to another user. Both are 409 identity_taken.
+	ErrAlreadyLinked = &models.Error{Kind: models.Conflict, Code: "identity_taken",
+		Detail: "Your account is already connected to another account at this provider. Disconnect it first."}
 )
 
 // OAuthReply is the provider's redirect back, from the callback's query:
@@ -67,7 +72,7 @@ func (s *Service) StartOAuth(w http.ResponseWriter, r *http.Request, name, next 
 	if err != nil {
 		return "", err
 	}
-	ctx, _ := watchOutage(r.Context())
+	ctx := r.Context()
 	binding := s.bindingOf(r)
 	state := randomID(32)
 	now := s.now()
@@ -107,7 +112,7 @@ func (s *Service) FinishOAuth(r *http.Request, name string, reply OAuthReply, cl
 	if err != nil {
 		return nil, err
 	}
-	ctx, _ := watchOutage(r.Context())
+	ctx := watchOutage(r.Context())
 	st, err := s.consumeState(ctx, r, name, reply.State, caller)
 	if err != nil {
 		return nil, err

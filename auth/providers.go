@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync/atomic"
 	"time"
 
@@ -104,7 +105,7 @@ func (ps *providers) enabled(name string) bool {
 
 // Providers lists the switched-on providers, in button order.
 func (s *Service) Providers() []ProviderInfo {
-	return s.providers.order
+	return slices.Clone(s.providers.order)
 }
 
 // ProviderDisplay is the name a person knows a provider by, also for one
@@ -149,10 +150,10 @@ func (t outageTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return resp, err
 }
 
-// watchOutage returns ctx carrying a fresh outage record.
-func watchOutage(ctx context.Context) (context.Context, *outage) {
-	o := &outage{}
-	return context.WithValue(ctx, outageKey{}, o), o
+// watchOutage returns ctx carrying a fresh outage record, which
+// outageTransport marks and providerFailed reads.
+func watchOutage(ctx context.Context) context.Context {
+	return context.WithValue(ctx, outageKey{}, &outage{})
 }
 
 // providerFailed classifies err from a call to a provider: the provider

@@ -314,3 +314,18 @@ func bindingCookie(t *testing.T, resp *http.Response) *http.Cookie {
 	}
 	return nil
 }
+
+// Under https the binding cookie is __Host-oauth_binding and Secure, like
+// the session cookie.
+func TestOAuthBindingCookieUnderHTTPS(t *testing.T) {
+	p := startOIDC(t)
+	app := newApp(t, sqliteDB, func(cfg *config.Config) { cfg.BaseURL.Scheme = "https" }, withOIDCProvider("google", p))
+	start := app.client(t).get("/auth/oauth/google/login", asHTML).wantStatus(t, http.StatusFound)
+	got := bindingCookie(t, start.Response)
+	if got == nil || got.Name != "__Host-oauth_binding" || !got.Secure || got.Path != "/" || got.Domain != "" || !got.HttpOnly {
+		t.Errorf("binding cookie = %+v, want __Host-oauth_binding, Secure, HttpOnly, Path=/, no Domain", got)
+	}
+	if u, _ := url.Parse(start.Header.Get("Location")); u.Query().Get("redirect_uri") != "https://"+app.Listener.Addr().String()+"/auth/oauth/google/callback" {
+		t.Errorf("redirect_uri = %q, want BASE_URL's https URL", u.Query().Get("redirect_uri"))
+	}
+}
