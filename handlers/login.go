@@ -32,7 +32,9 @@ type providerLink struct {
 }
 
 func (h *handler) newLoginPage(username, next string) loginPage {
-	return loginPage{Username: username, Next: localPathOr(next, ""), AllowRegistration: h.cfg.AllowRegistration}
+	next = localPathOr(next, "")
+	return loginPage{Username: username, Next: next, AllowRegistration: h.cfg.AllowRegistration,
+		Providers: h.providerLinks(next)}
 }
 
 // loginPage serves GET / and GET /auth/login: the login form, with the

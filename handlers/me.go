@@ -15,10 +15,12 @@ import (
 const eventsShown = 20
 
 // mePage is the data of me.html and the body of GET /api/me: the
-// caller's user object (contract §2) plus their last security events.
+// caller's user object (contract §2) plus their last security events,
+// and, for the page only, the providers to connect or disconnect.
 type mePage struct {
 	models.UserView
-	Events []models.EventView `json:"events"`
+	Events      []models.EventView `json:"events"`
+	Connections []connection       `json:"-"`
 }
 
 func (h *handler) newMePage(ctx context.Context, caller *auth.Caller) (mePage, error) {
@@ -26,7 +28,8 @@ func (h *handler) newMePage(ctx context.Context, caller *auth.Caller) (mePage, e
 	if err != nil {
 		return mePage{}, err
 	}
-	return mePage{UserView: caller.User.View(), Events: events}, nil
+	u := caller.User.View()
+	return mePage{UserView: u, Events: events, Connections: h.connections(u)}, nil
 }
 
 // eventViews is userID's security log, newest first.
@@ -44,7 +47,7 @@ func (h *handler) eventViews(ctx context.Context, userID uint64) ([]models.Event
 
 // me serves GET /admin/me ("My info") and GET /api/me to a caller with
 // user:read: the caller's own user object and their last 20 security
-// events; the page also has the password form.
+// events; the page also has the password form and the connected providers.
 func (h *handler) me(c echo.Context) error {
 	page, err := h.newMePage(c.Request().Context(), callerOf(c))
 	if err != nil {

@@ -52,6 +52,9 @@ var flashes = map[string]string{
 	"user_sessions_ended": "Their sessions have been ended.",
 	"saved":               "Saved.",
 	"posted":              "Your post has been published.",
+
+	"provider_linked":   "The provider is now connected: you can log in with it.",
+	"provider_unlinked": "The provider has been disconnected.",
 }
 
 func flashOf(c echo.Context) string {

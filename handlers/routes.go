@@ -78,6 +78,15 @@ func (h *handler) routes(e *echo.Echo) {
 	e.POST("/admin/users/:id/revoke-sessions", h.revokeUserSessions, adminWrite)
 	api.POST("/users/:id/revoke-sessions", h.revokeUserSessions, adminWrite)
 
+	e.GET("/auth/oauth/:provider/login", h.oauthLogin)
+	api.GET("/oauth/:provider/login", h.oauthLogin)
+	e.GET("/auth/oauth/:provider/callback", h.oauthCallback)
+	api.GET("/oauth/:provider/callback", h.oauthCallback)
+	e.GET("/admin/me/providers/:provider/link", h.linkProvider, write)
+	api.GET("/me/providers/:provider/link", h.linkProvider, write)
+	e.POST("/admin/me/providers/:provider/unlink", h.unlinkProvider, write)
+	api.POST("/me/providers/:provider/unlink", h.unlinkProvider, write)
+
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 }

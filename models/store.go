@@ -128,7 +128,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}}
+var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Identity{}, &OAuthState{}}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

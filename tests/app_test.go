@@ -133,7 +133,9 @@ type app struct {
 	logs  *syncBuffer
 }
 
-// option changes the configuration an app starts with.
+// option changes the configuration an app starts with. cfg.BaseURL is
+// already the app's own URL when options run, so an option can register
+// redirect URIs with a provider.
 type option func(*config.Config)
 
 // testConfig is the configuration every test app starts from: cheap
@@ -161,7 +163,12 @@ func testConfig(t *testing.T, dbURL string) config.Config {
 // serve) on an httptest server over a fresh database of kind db.
 func newApp(t *testing.T, db database, opts ...option) *app {
 	t.Helper()
+	// Unstarted, so its URL is known before the app is built: BASE_URL is
+	// the app's own URL, as it is in production (OAuth redirect URIs).
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
 	cfg := testConfig(t, freshDatabaseURL(t, db))
+	cfg.BaseURL = &url.URL{Scheme: "http", Host: srv.Listener.Addr().String()}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -184,8 +191,9 @@ func newApp(t *testing.T, db database, opts ...option) *app {
 	if err != nil {
 		t.Fatalf("handlers: %v", err)
 	}
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
+	srv.Config.Handler = e
+	srv.Start()
+	t.Cleanup(srv.Close) // again, so it runs before the store closes (Close is idempotent)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
