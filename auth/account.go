@@ -12,6 +12,7 @@ import (
 // (422 with fields); an email in use is 409 email_taken.
 func (s *Service) Register(ctx context.Context, nu NewUser, client Client) (*models.User, error) {
 	nu.Scopes = nil // never chosen by a client: DefaultScopes
+	nu.EmailVerified = false
 	u, err := s.CreateUser(ctx, nu)
 	if err != nil {
 		return nil, err

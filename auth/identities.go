@@ -52,6 +52,9 @@ func (s *Service) userFor(ctx context.Context, p profile) (*models.User, error) 
 		if u.Disabled {
 			return nil, ErrInactiveUser
 		}
+		if !u.EmailVerified {
+			return nil, ErrLinkByPassword // no pre-account takeover through an unverified sign-up
+		}
 		identity.UserID = u.ID
 		if err := s.store.CreateIdentity(ctx, identity); err != nil {
 			return nil, linkConflict(err)
@@ -62,7 +65,7 @@ func (s *Service) userFor(ctx context.Context, p profile) (*models.User, error) 
 	case !s.cfg.OAuthAutoRegister:
 		return nil, ErrNotRegistered
 	}
-	u = &models.User{Email: p.Email, FullName: displayName(p), Scopes: joinScopes(normalize(DefaultScopes))}
+	u = &models.User{Email: p.Email, FullName: displayName(p), Scopes: joinScopes(normalize(DefaultScopes)), EmailVerified: true}
 	if err := s.store.CreateUserWithIdentity(ctx, u, identity); err != nil {
 		return nil, err
 	}

@@ -38,6 +38,13 @@ var (
 		Detail: "Your email address at the provider is not verified. Verify it there and try again."}
 	ErrLastLoginMethod = &models.Error{Kind: models.Conflict, Code: "last_login_method",
 		Detail: "This is your only way to log in. Add another before you disconnect it."}
+	// ErrLinkByPassword refuses to link a provider by email to a
+	// self-service account: whoever signed up with that email never proved
+	// it was theirs, and linking would hand the provider's owner an account
+	// whose password someone else may know. The owner logs in with the
+	// password and connects the provider from My info instead.
+	ErrLinkByPassword = &models.Error{Kind: models.Conflict, Code: "account_exists",
+		Detail: "An account with this email already exists. Log in with its password, then connect this provider from My info."}
 	// ErrAlreadyLinked is a user who is already connected to another
 	// account at the same provider; models.ErrIdentityTaken is a provider
 	// account connected to another user. Both are 409 identity_taken.

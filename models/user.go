@@ -19,6 +19,11 @@ type User struct {
 	PasswordHash string `gorm:"size:255;not null"`
 	Scopes       string `gorm:"size:255;not null"` // space-separated
 	Disabled     bool   `gorm:"not null;default:false"`
+	// EmailVerified says the email is known to be its owner's: the account
+	// was made by an administrator or through a provider that verified it.
+	// Self-service sign-ups are unverified, so a provider login with the
+	// same email does not link to them by itself (see auth.userFor).
+	EmailVerified bool `gorm:"not null;default:false"`
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 

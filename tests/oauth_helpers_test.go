@@ -182,6 +182,7 @@ const (
 	msgCancelled      = "Login was cancelled"
 	msgDenied         = "The provider did not allow the login."
 	msgInactive       = "Inactive user"
+	msgAccountExists  = "An account with this email already exists. Log in with its password, then connect this provider from My info."
 	msgNotFound       = "Not found"
 	msgIdentityTaken  = "This account at the provider is already connected to another user."
 	msgAlreadyLinked  = "Your account is already connected to another account at this provider. Disconnect it first."

@@ -31,6 +31,35 @@ func TestOAuthIdentities(t *testing.T) {
 			app.client(t).loginAPI(demoEmail, "correct horse battery") // the password still works
 		})
 
+		t.Run("a self-service sign-up with that email is not linked by email", func(t *testing.T) {
+			// Pre-account takeover: someone signs up with the victim's email
+			// and a password of theirs; the victim's later provider login
+			// must not join that account, or the squatter's password would
+			// open it. The owner logs in with the password and connects.
+			p := startOIDC(t)
+			app := newApp(t, db, withOIDCProvider("google", p))
+			var squat userBody
+			app.client(t).post("/api/register", map[string]string{"email": demoEmail, "full_name": "Squatter", "password": "squatter password"}).
+				wantStatus(t, http.StatusCreated).decode(t, &squat)
+			for _, f := range formats {
+				c := app.client(t)
+				c.callback(c.arrive(p, "google", f.json, "test-user@127.0.0.1"), f.json).
+					wantFailure(t, f.json, http.StatusConflict, "account_exists", msgAccountExists)
+			}
+			c := app.client(t)
+			tok := c.loginAPI(demoEmail, "squatter password")
+			var start struct {
+				URL string `json:"url"`
+			}
+			c.get("/api/me/providers/google/link", bearer(tok.AccessToken)).wantStatus(t, http.StatusOK).decode(t, &start)
+			c.callback(c.loginAt(p, start.URL, "test-user@127.0.0.1"), true, bearer(tok.AccessToken)).wantStatus(t, http.StatusOK)
+			fresh := app.client(t)
+			fresh.callback(fresh.arrive(p, "google", true, "test-user@127.0.0.1"), true).wantStatus(t, http.StatusOK)
+			if me := fresh.me(); me.ID != squat.ID {
+				t.Errorf("after connecting from My info the provider logs in as %d, want %d", me.ID, squat.ID)
+			}
+		})
+
 		t.Run("an unverified email never links or creates", func(t *testing.T) {
 			p := startOIDC(t)
 			app := newApp(t, db, withOIDCProvider("google", p))
