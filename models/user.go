@@ -24,8 +24,8 @@ type User struct {
 	// Self-service sign-ups are unverified, so a provider login with the
 	// same email does not link to them by itself (see auth.userFor).
 	EmailVerified bool `gorm:"not null;default:false"`
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
 
 	// LinkedProviders lists the providers linked to the account
 	// (comma-separated). It is not a column: UserByID, UserByEmail and
