@@ -1,6 +1,7 @@
 // Package auth owns identity: argon2id passwords, login throttling,
 // server-side sessions behind a gorilla/sessions Store, JWT access tokens
-// bound to those sessions, and scopes. It returns models.Error values for
+// bound to those sessions, logins through OAuth 2 / OpenID Connect
+// providers, and scopes. It returns models.Error values for
 // every failure a client can act on. It must not import Echo or templates;
 // it uses net/http only for cookies (and provider calls).
 package auth
@@ -49,6 +50,8 @@ type Service struct {
 	hasher   *hasher
 	sessions *SessionStore
 	tokens   *tokens
+
+	providers *providers // logins through Google, GitHub, OIDC: those switched on
 }
 
 // New builds the service. now is the clock every expiry is judged by.
@@ -61,6 +64,7 @@ func New(store *models.Store, cfg config.Config, now func() time.Time, log *slog
 	s := &Service{store: store, cfg: cfg, now: now, log: log, hasher: h}
 	s.sessions = newSessionStore(s)
 	s.tokens = &tokens{secret: cfg.JWTSecret, issuer: cfg.BaseURL.String(), ttl: cfg.AccessTokenTTL, now: now}
+	s.providers = newProviders(cfg, now)
 	return s, nil
 }
 
@@ -103,8 +107,24 @@ func hashToken(token string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// Sweep deletes sessions that can no longer be used; serve runs it now and then.
+// EventRetention is how long the security log keeps an event.
+const EventRetention = 90 * 24 * time.Hour
+
+// Sweep deletes sessions that can no longer be used, logins through a
+// provider that were begun and never finished, and security-log events
+// older than EventRetention; serve runs it now and then. It says how many
+// sessions it ended.
 func (s *Service) Sweep(ctx context.Context) (int64, error) {
 	now := s.now()
-	return s.store.DeleteStaleSessions(ctx, now, now.Add(-s.cfg.SessionIdleTimeout))
+	if _, err := s.store.DeleteExpiredOAuthStates(ctx, now); err != nil {
+		return 0, err
+	}
+	n, err := s.store.DeleteStaleSessions(ctx, now, now.Add(-s.cfg.SessionIdleTimeout))
+	if err != nil {
+		return 0, err
+	}
+	if _, err := s.store.DeleteEventsBefore(ctx, now.Add(-EventRetention)); err != nil {
+		return n, err
+	}
+	return n, nil
 }

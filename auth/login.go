@@ -56,9 +56,13 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 		if err := s.recordFailure(ctx, email, client.IP); err != nil {
 			return nil, err
 		}
+		if u != nil {
+			s.Record(ctx, u.ID, models.EventLoginFailed, client, "wrong password")
+		}
 		return nil, ErrInvalidCredentials
 	}
 	if u.Disabled {
+		s.Record(ctx, u.ID, models.EventLoginFailed, client, "account disabled")
 		return nil, ErrInactiveUser
 	}
 	if stale {
@@ -67,7 +71,12 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 	if err := s.store.ClearFailures(ctx, accountKey(email, client.IP)); err != nil {
 		return nil, err
 	}
-	return s.openSession(ctx, u, Grant(SplitScopes(in.Scope), u.ScopeList()), client, replacing)
+	c, err := s.openSession(ctx, u, Grant(SplitScopes(in.Scope), u.ScopeList()), client, replacing)
+	if err != nil {
+		return nil, err
+	}
+	s.Record(ctx, u.ID, models.EventLoginSucceeded, client, "password")
+	return c, nil
 }
 
 // rehash upgrades a hash made with other argon2id parameters. A failure

@@ -195,12 +195,13 @@ func (s *Service) HasCookie(r *http.Request) bool {
 
 // Logout ends the caller's session — the one its cookie or its token rides
 // on — and clears the cookie. Every token bound to that session dies with it.
-func (s *Service) Logout(w http.ResponseWriter, r *http.Request, c *Caller) error {
+func (s *Service) Logout(w http.ResponseWriter, r *http.Request, c *Caller, client Client) error {
 	if err := s.store.DeleteSession(r.Context(), c.Session.PublicID, 0); err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
-	if s.HasCookie(r) {
-		s.ClearCookie(w)
+	s.Record(r.Context(), c.User.ID, models.EventLogout, client, "")
+	if !c.Bearer && s.HasCookie(r) {
+		s.ClearCookie(w) // a token's logout leaves alone a cookie that may belong to another session
 	}
 	return nil
 }

@@ -16,6 +16,9 @@ type NewUser struct {
 	FullName string   `json:"full_name" form:"full_name"`
 	Password string   `json:"password" form:"password"`
 	Scopes   []string `json:"-" form:"-"` // DefaultScopes when empty; never from a client
+	// EmailVerified is true when an administrator creates the account
+	// (the CLI); never from a client.
+	EmailVerified bool `json:"-" form:"-"`
 }
 
 // Password rules: at least 8 and at most 256 characters, taken exactly as
@@ -64,6 +67,8 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*models.User, err
 	switch {
 	case name == "":
 		fields["full_name"] = "Enter your name."
+	case !utf8.ValidString(name):
+		fields["full_name"] = "Use valid UTF-8 text."
 	case utf8.RuneCountInString(name) > 200:
 		fields["full_name"] = "Use at most 200 characters."
 	}
@@ -81,7 +86,7 @@ func (s *Service) CreateUser(ctx context.Context, nu NewUser) (*models.User, err
 	if len(scopes) == 0 {
 		scopes = DefaultScopes
 	}
-	u := &models.User{Email: nu.Email, FullName: name, PasswordHash: hash, Scopes: joinScopes(normalize(scopes))}
+	u := &models.User{Email: nu.Email, FullName: name, PasswordHash: hash, Scopes: joinScopes(normalize(scopes)), EmailVerified: nu.EmailVerified}
 	if err := s.store.CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
@@ -105,8 +110,12 @@ func (s *Service) ResetPassword(ctx context.Context, email, password string) err
 	if err := s.store.SetPasswordHash(ctx, u.ID, hash); err != nil {
 		return err
 	}
-	_, err = s.store.DeleteUserSessions(ctx, u.ID, "")
-	return err
+	n, err := s.store.DeleteUserSessions(ctx, u.ID, "")
+	if err != nil {
+		return err
+	}
+	s.Record(ctx, u.ID, models.EventPasswordChanged, cliClient(), sessionsEnded(n, false)+" (by the CLI)")
+	return nil
 }
 
 // SetDisabled disables or enables the user with email; disabling ends their
@@ -116,7 +125,17 @@ func (s *Service) SetDisabled(ctx context.Context, email string, disabled bool) 
 	if err != nil {
 		return err
 	}
-	return s.store.SetUserDisabled(ctx, u.ID, disabled)
+	if err := s.store.SetUserDisabled(ctx, u.ID, disabled); err != nil {
+		return err
+	}
+	if disabled != u.Disabled {
+		what := "enabled"
+		if disabled {
+			what = "disabled"
+		}
+		s.Record(ctx, u.ID, models.EventAdminChangedUser, cliClient(), what+" (by the CLI)")
+	}
+	return nil
 }
 
 // Users is the CLI's user list: every account, in id order.
@@ -142,7 +161,7 @@ func (s *Service) EnsureAdmin(ctx context.Context) (string, error) {
 		return "", err
 	}
 	password := randomID(18)
-	_, err = s.CreateUser(ctx, NewUser{Email: "admin@example.com", FullName: "Administrator", Password: password, Scopes: AllScopes})
+	_, err = s.CreateUser(ctx, NewUser{Email: "admin@example.com", FullName: "Administrator", Password: password, Scopes: AllScopes, EmailVerified: true})
 	if errors.Is(err, models.ErrEmailTaken) {
 		return "", nil // another instance won the race
 	}

@@ -108,9 +108,12 @@ func (c Config) String() string {
 
 func (c Config) enabledProviders() []string {
 	var out []string
-	for name, p := range map[string]Provider{"google": c.Google, "github": c.GitHub, "oidc": c.OIDC} {
+	for _, p := range []struct {
+		name string
+		Provider
+	}{{"google", c.Google}, {"github", c.GitHub}, {"oidc", c.OIDC}} {
 		if p.Enabled() {
-			out = append(out, name)
+			out = append(out, p.name)
 		}
 	}
 	return out

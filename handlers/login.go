@@ -32,7 +32,9 @@ type providerLink struct {
 }
 
 func (h *handler) newLoginPage(username, next string) loginPage {
-	return loginPage{Username: username, Next: localPathOr(next, ""), AllowRegistration: h.cfg.AllowRegistration}
+	next = localPathOr(next, "")
+	return loginPage{Username: username, Next: next, AllowRegistration: h.cfg.AllowRegistration,
+		Providers: h.providerLinks(next)}
 }
 
 // loginPage serves GET / and GET /auth/login: the login form, with the
@@ -90,7 +92,7 @@ func (h *handler) logout(c echo.Context) error {
 		}
 		return c.Redirect(http.StatusSeeOther, "/auth/login?state=1")
 	}
-	if err := h.auth.Logout(c.Response(), c.Request(), caller); err != nil {
+	if err := h.auth.Logout(c.Response(), c.Request(), caller, clientOf(c)); err != nil {
 		return err
 	}
 	if wantsJSON(c.Request()) {

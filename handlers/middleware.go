@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -56,9 +57,13 @@ func (h *handler) refuseCrossSite(next echo.HandlerFunc) echo.HandlerFunc {
 // credentials (a bad token, an ended session) are kept too and only
 // matter on routes that require a login; an ended session's cookie is
 // cleared. A database failure is answered at once (503): never taken for
-// a log-out.
+// a log-out. The health probes and static assets never look: /healthz must
+// answer while the database is down.
 func (h *handler) loadCaller(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if p := c.Request().URL.Path; p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/static/") {
+			return next(c)
+		}
 		caller, err := h.auth.Authenticate(c.Request())
 		switch {
 		case errors.Is(err, auth.ErrSessionEnded):

@@ -46,11 +46,15 @@ func (r *renderer) Render(w io.Writer, name string, data any, c echo.Context) er
 // flashes are the messages a redirect may ask the next page to show, by
 // code (?flash=…): fixed texts, so a link cannot put words on our page.
 var flashes = map[string]string{
-	"password_changed": "Your password has been changed.",
-	"session_ended":    "The session has been ended.",
-	"sessions_ended":   "Your other sessions have been ended.",
-	"saved":            "Saved.",
-	"posted":           "Your post has been published.",
+	"password_changed":    "Your password has been changed.",
+	"session_ended":       "The session has been ended.",
+	"sessions_ended":      "Your other sessions have been ended.",
+	"user_sessions_ended": "Their sessions have been ended.",
+	"saved":               "Saved.",
+	"posted":              "Your post has been published.",
+
+	"provider_linked":   "The provider is now connected: you can log in with it.",
+	"provider_unlinked": "The provider has been disconnected.",
 }
 
 func flashOf(c echo.Context) string {

@@ -22,19 +22,25 @@ func wantsJSON(r *http.Request) bool {
 	return prefersJSON(r.Header.Get("Accept"))
 }
 
-// prefersJSON reports whether an Accept header gives application/json a
-// higher quality than text/html. Each type's quality comes from its most
-// specific matching range (type/subtype over type/* over */*), as RFC 9110
-// §12.5.1 says; a tie goes to HTML. Written here rather than taken from a
-// library: it is twenty lines and table-tested in respond_test.go.
+// prefersJSON reports whether an Accept header prefers application/json to
+// text/html. Each type's quality comes from its most specific matching
+// range (type/subtype over type/* over */*), as RFC 9110 §12.5.1 says. At
+// equal quality the type the client named outright wins over one it only
+// reached by a wildcard (axios's "application/json, text/plain, */*" wants
+// JSON); a full tie goes to HTML. Written here rather than taken from a
+// library: it is short and table-tested in respond_test.go.
 func prefersJSON(accept string) bool {
 	if accept == "" {
 		return false
 	}
-	return quality(accept, "application", "json") > quality(accept, "text", "html")
+	qJSON, sJSON := quality(accept, "application", "json")
+	qHTML, sHTML := quality(accept, "text", "html")
+	return qJSON > qHTML || (qJSON == qHTML && qJSON > 0 && sJSON > sHTML)
 }
 
-func quality(accept, typ, sub string) float64 {
+// quality returns the q-value an Accept header gives typ/sub and how
+// specific the range that gave it was (2 exact, 1 type/*, 0 */*, -1 none).
+func quality(accept, typ, sub string) (float64, int) {
 	best, bestSpecificity := 0.0, -1
 	for _, part := range strings.Split(accept, ",") {
 		mediaType, params, err := mime.ParseMediaType(strings.TrimSpace(part))
@@ -64,7 +70,7 @@ func quality(accept, typ, sub string) float64 {
 			best, bestSpecificity = q, specificity
 		}
 	}
-	return best
+	return best, bestSpecificity
 }
 
 // respond answers with data: as JSON, or as page with data as its Page.

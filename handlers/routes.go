@@ -36,6 +36,9 @@ func (h *handler) routes(e *echo.Echo) {
 
 	api := e.Group("/api")
 	read := h.requireScope(auth.ScopeUserRead)
+	write := h.requireScope(auth.ScopeUserWrite)
+	adminRead := h.requireScope(auth.ScopeAdminRead)
+	adminWrite := h.requireScope(auth.ScopeAdminWrite)
 
 	e.GET("/", h.loginPage)
 	e.GET("/auth/login", h.loginPage)
@@ -47,6 +50,42 @@ func (h *handler) routes(e *echo.Echo) {
 
 	e.GET("/admin/me", h.me, read)
 	api.GET("/me", h.me, read)
+
+	e.GET("/auth/register", h.registerPage, h.registrationOn)
+	e.POST("/auth/register", h.register, h.registrationOn)
+	api.POST("/register", h.register, h.registrationOn)
+
+	e.GET("/admin/me/sessions", h.listSessions, read)
+	api.GET("/me/sessions", h.listSessions, read)
+	e.POST("/admin/me/sessions/revoke-others", h.revokeOtherSessions, write)
+	api.POST("/me/sessions/revoke-others", h.revokeOtherSessions, write)
+	e.POST("/admin/me/sessions/:id/revoke", h.revokeSession, write)
+	api.POST("/me/sessions/:id/revoke", h.revokeSession, write)
+	e.POST("/admin/me/password", h.changePassword, write)
+	api.POST("/me/password", h.changePassword, write)
+
+	e.GET("/posts", h.listPosts, read)
+	api.GET("/posts", h.listPosts, read)
+	e.POST("/posts", h.createPost, write)
+	api.POST("/posts", h.createPost, write)
+
+	e.GET("/admin/users", h.listUsers, adminRead)
+	api.GET("/users", h.listUsers, adminRead)
+	e.GET("/admin/users/:id", h.showUser, adminRead)
+	api.GET("/users/:id", h.showUser, adminRead)
+	e.POST("/admin/users/:id", h.updateUser, adminWrite) // the page's form
+	api.PATCH("/users/:id", h.updateUser, adminWrite)
+	e.POST("/admin/users/:id/revoke-sessions", h.revokeUserSessions, adminWrite)
+	api.POST("/users/:id/revoke-sessions", h.revokeUserSessions, adminWrite)
+
+	e.GET("/auth/oauth/:provider/login", h.oauthLogin)
+	api.GET("/oauth/:provider/login", h.oauthLogin)
+	e.GET("/auth/oauth/:provider/callback", h.oauthCallback)
+	api.GET("/oauth/:provider/callback", h.oauthCallback)
+	e.GET("/admin/me/providers/:provider/link", h.linkProvider, write)
+	api.GET("/me/providers/:provider/link", h.linkProvider, write)
+	e.POST("/admin/me/providers/:provider/unlink", h.unlinkProvider, write)
+	api.POST("/me/providers/:provider/unlink", h.unlinkProvider, write)
 
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)

@@ -42,7 +42,7 @@ func Open(databaseURL string) (*Store, error) {
 		NowFunc:        func() time.Time { return time.Now().UTC() },
 	})
 	if err != nil {
-		return nil, fmt.Errorf("open database: %w", err)
+		return nil, fmt.Errorf("DATABASE_URL: cannot connect: %w", err)
 	}
 	sqlDB, err := db.DB()
 	if err != nil {
@@ -128,7 +128,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-var tables = []any{&User{}, &Session{}, &LoginFailure{}}
+var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Identity{}, &OAuthState{}}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

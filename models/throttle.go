@@ -16,11 +16,12 @@ type LoginFailure struct {
 	At  time.Time `gorm:"not null;index:idx_login_failures_key_at,priority:2;index"`
 }
 
-// CountFailures counts the failures under key at or after since, and
-// returns the time of the oldest of them.
+// CountFailures counts the failures under key after since, and returns
+// the time of the oldest of them. A failure exactly at since has left the
+// window, so a client that waits the Retry-After it was given gets in.
 func (s *Store) CountFailures(ctx context.Context, key string, since time.Time) (int64, time.Time, error) {
 	query := func() *gorm.DB {
-		return s.db.WithContext(ctx).Model(&LoginFailure{}).Where("`key` = ? AND at >= ?", key, since)
+		return s.db.WithContext(ctx).Model(&LoginFailure{}).Where("`key` = ? AND at > ?", key, since)
 	}
 	var n int64
 	if err := query().Count(&n).Error; err != nil || n == 0 {

@@ -19,8 +19,18 @@ type User struct {
 	PasswordHash string `gorm:"size:255;not null"`
 	Scopes       string `gorm:"size:255;not null"` // space-separated
 	Disabled     bool   `gorm:"not null;default:false"`
-	CreatedAt    time.Time
-	UpdatedAt    time.Time
+	// EmailVerified says the email is known to be its owner's: the account
+	// was made by an administrator or through a provider that verified it.
+	// Self-service sign-ups are unverified, so a provider login with the
+	// same email does not link to them by itself (see auth.userFor).
+	EmailVerified bool `gorm:"not null;default:false"`
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+
+	// LinkedProviders lists the providers linked to the account
+	// (comma-separated). It is not a column: UserByID, UserByEmail and
+	// ListUsers compute it (withLinked), and View shows it.
+	LinkedProviders string `gorm:"->;-:migration"`
 }
 
 // ScopeList returns the user's scopes as a list.
@@ -44,6 +54,7 @@ func (u *User) View() UserView {
 	if u.PasswordHash != "" {
 		providers = append(providers, "password")
 	}
+	providers = append(providers, linkedList(u.LinkedProviders)...)
 	scopes := u.ScopeList()
 	if scopes == nil {
 		scopes = []string{}
@@ -68,7 +79,7 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 // UserByEmail finds a user by email, canonicalised first; ErrNotFound if none.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
 	var u User
-	err := s.db.WithContext(ctx).Where("email = ?", CanonicalEmail(email)).Take(&u).Error
+	err := withLinked(s.db.WithContext(ctx)).Where("email = ?", CanonicalEmail(email)).Take(&u).Error
 	if err != nil {
 		return nil, failed("user by email", err)
 	}
@@ -78,7 +89,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
 // UserByID finds a user; ErrNotFound if none.
 func (s *Store) UserByID(ctx context.Context, id uint64) (*User, error) {
 	var u User
-	if err := s.db.WithContext(ctx).Take(&u, id).Error; err != nil {
+	if err := withLinked(s.db.WithContext(ctx)).Take(&u, id).Error; err != nil {
 		return nil, failed("user by id", err)
 	}
 	return &u, nil
@@ -108,7 +119,7 @@ func (s *Store) ListUsers(ctx context.Context, q string, page, perPage int) ([]U
 		return nil, 0, failed("count users", err)
 	}
 	var users []User
-	err := query().Order("id").Limit(perPage).Offset((page - 1) * perPage).Find(&users).Error
+	err := withLinked(query()).Order("id").Limit(perPage).Offset((page - 1) * perPage).Find(&users).Error
 	return users, total, failed("list users", err)
 }
 

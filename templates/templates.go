@@ -30,7 +30,9 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"join": strings.Join,
+	"join":       strings.Join,
+	"browser":    browserName,
+	"eventLabel": eventLabel,
 }
 
 // Parse parses every page with the layout and the partials.

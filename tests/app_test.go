@@ -136,7 +136,9 @@ type app struct {
 	spec  *openAPISpec // the served /openapi.json, which clients check answers against
 }
 
-// option changes the configuration an app starts with.
+// option changes the configuration an app starts with. cfg.BaseURL is
+// already the app's own URL when options run, so an option can register
+// redirect URIs with a provider.
 type option func(*config.Config)
 
 // testConfig is the configuration every test app starts from: cheap
@@ -164,7 +166,12 @@ func testConfig(t *testing.T, dbURL string) config.Config {
 // serve) on an httptest server over a fresh database of kind db.
 func newApp(t *testing.T, db database, opts ...option) *app {
 	t.Helper()
+	// Unstarted, so its URL is known before the app is built: BASE_URL is
+	// the app's own URL, as it is in production (OAuth redirect URIs).
+	srv := httptest.NewUnstartedServer(nil)
+	t.Cleanup(srv.Close)
 	cfg := testConfig(t, freshDatabaseURL(t, db))
+	cfg.BaseURL = &url.URL{Scheme: "http", Host: srv.Listener.Addr().String()}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -187,8 +194,9 @@ func newApp(t *testing.T, db database, opts ...option) *app {
 	if err != nil {
 		t.Fatalf("handlers: %v", err)
 	}
-	srv := httptest.NewServer(e)
-	t.Cleanup(srv.Close)
+	srv.Config.Handler = e
+	srv.Start()
+	t.Cleanup(srv.Close) // again, so it runs before the store closes (Close is idempotent)
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("server log:\n%s", logs.String())
@@ -232,7 +240,7 @@ func withName(name string) userOption {
 // createUser adds a user with a password, as the CLI would.
 func (a *app) createUser(t *testing.T, email, password string, opts ...userOption) *models.User {
 	t.Helper()
-	nu := auth.NewUser{Email: email, FullName: "Test " + strings.Split(email, "@")[0], Password: password}
+	nu := auth.NewUser{Email: email, FullName: "Test " + strings.Split(email, "@")[0], Password: password, EmailVerified: true}
 	off := false
 	for _, o := range opts {
 		o(&nu, &off)
@@ -448,4 +456,22 @@ func (c *client) loginForm(email, password string) {
 	c.t.Helper()
 	c.post("/auth/token", url.Values{"username": {email}, "password": {password}}, asHTML).
 		wantRedirect(c.t, "/auth/home")
+}
+
+// formOf builds a form from name, value pairs.
+func formOf(pairs ...string) url.Values {
+	form := url.Values{}
+	for i := 0; i+1 < len(pairs); i += 2 {
+		form.Add(pairs[i], pairs[i+1])
+	}
+	return form
+}
+
+func mustParse(t *testing.T, raw string) *url.URL {
+	t.Helper()
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

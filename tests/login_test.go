@@ -116,3 +116,50 @@ func TestBrowserLoginLogout(t *testing.T) {
 		c.post("/auth/logout", nil, asHTML).wantRedirect(t, "/auth/login?state=1")
 	})
 }
+
+// TestLoginScopes: a login may ask for fewer scopes with scope; it never
+// gets more than the user has, and the token can do only what it got.
+func TestLoginScopes(t *testing.T) {
+	eachDB(t, func(t *testing.T, db database) {
+		app := newApp(t, db)
+		app.createUser(t, "ada@example.com", "correct horse battery")
+		app.createUser(t, "root@example.com", "correct horse battery", withScopes("user:read", "user:write", "admin:read", "admin:write"))
+		cases := []struct {
+			name, email, scope, want string
+		}{
+			{"nothing asked: all the user has", "ada@example.com", "", "user:read user:write"},
+			{"fewer asked", "ada@example.com", "user:read", "user:read"},
+			{"more asked than the user has", "ada@example.com", "user:read admin:write", "user:read"},
+			{"only scopes the user lacks", "ada@example.com", "admin:read", ""},
+			{"an administrator, comma-separated", "root@example.com", "admin:read,user:read", "user:read admin:read"},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				c := app.client(t)
+				var tok token
+				if tc.scope == "" {
+					tok = c.loginAPI(tc.email, "correct horse battery")
+				} else {
+					tok = c.loginAPI(tc.email, "correct horse battery", tc.scope)
+				}
+				if tok.Scope != tc.want {
+					t.Errorf("scope = %q, want %q", tok.Scope, tc.want)
+				}
+				me := app.client(t).get("/api/me", bearer(tok.AccessToken))
+				if strings.Contains(" "+tc.want+" ", " user:read ") {
+					me.wantStatus(t, http.StatusOK)
+					return
+				}
+				me.wantStatus(t, http.StatusForbidden)
+				if p := me.problem(t); p.Error != "insufficient_scope" {
+					t.Errorf("error = %q", p.Error)
+				}
+				if got := me.Header.Get("WWW-Authenticate"); got != `Bearer error="insufficient_scope", scope="user:read"` {
+					t.Errorf("WWW-Authenticate = %q", got)
+				}
+				// The session the cookie rides on is narrowed the same way.
+				c.get("/admin/me", asHTML).wantStatus(t, http.StatusForbidden).doc(t)
+			})
+		}
+	})
+}

@@ -1,0 +1,93 @@
+package handlers_test
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse/auth"
+	"gatehouse/config"
+	"gatehouse/handlers"
+	"gatehouse/models"
+)
+
+// BenchmarkMe measures GET /api/me and GET /admin/me through the whole app
+// (handlers.New: middleware, authentication, the handler, JSON or the
+// template) on SQLite, by bearer token and by session cookie.
+func BenchmarkMe(b *testing.B) {
+	env := map[string]string{
+		"DATABASE_URL":      "sqlite://" + filepath.Join(b.TempDir(), "gatehouse.db"),
+		"DATA_DIR":          b.TempDir(),
+		"APP_ENV":           "test",
+		"SESSION_SECRET":    strings.Repeat("s", 32),
+		"JWT_SECRET":        strings.Repeat("j", 32),
+		"ARGON2_MEMORY_KIB": "1024",
+		"ARGON2_TIME":       "1",
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] }, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	store, err := models.Open(cfg.DatabaseURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { store.Close() })
+	if err := store.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	svc, err := auth.New(store, cfg, time.Now, log)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e, err := handlers.New(handlers.Deps{Config: cfg, Store: store, Auth: svc, Logger: log, Now: time.Now})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := svc.CreateUser(ctx, auth.NewUser{Email: "ada@example.com", FullName: "Ada", Password: "correct horse battery"}); err != nil {
+		b.Fatal(err)
+	}
+	caller, err := svc.Login(ctx, auth.Credentials{Username: "ada@example.com", Password: "correct horse battery"}, auth.Client{IP: "192.0.2.1"}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := svc.IssueToken(caller)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	if err := svc.SaveCookie(rec, httptest.NewRequest(http.MethodPost, "/auth/token", nil), caller); err != nil {
+		b.Fatal(err)
+	}
+	cookie := rec.Result().Cookies()[0]
+
+	cases := []struct {
+		name, path string
+		prepare    func(*http.Request)
+	}{
+		{"bearer JSON", "/api/me", func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok.AccessToken) }},
+		{"cookie JSON", "/api/me", func(r *http.Request) { r.AddCookie(cookie) }},
+		{"cookie HTML", "/admin/me", func(r *http.Request) { r.AddCookie(cookie) }},
+	}
+	for _, tc := range cases {
+		b.Run(tc.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodGet, tc.path, nil)
+				tc.prepare(r)
+				w := httptest.NewRecorder()
+				e.ServeHTTP(w, r)
+				if w.Code != http.StatusOK {
+					b.Fatalf("GET %s: got status %v, want %v; body %.200s", tc.path, w.Code, http.StatusOK, w.Body)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,283 @@
+package handlers
+
+import (
+	"context"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"gatehouse/auth"
+	"gatehouse/models"
+)
+
+// User list paging (GET /api/users?page=&per_page=).
+const (
+	defaultPerPage = 20
+	maxPerPage     = 100
+	maxQuery       = 254 // the longest email
+)
+
+// usersPage is the data of users.html and the body of GET /api/users.
+type usersPage struct {
+	Items   []models.UserView `json:"items"`
+	Total   int64             `json:"total"`
+	Page    int               `json:"page"`
+	PerPage int               `json:"per_page"`
+	Q       string            `json:"-"`
+	PrevURL string            `json:"-"`
+	NextURL string            `json:"-"`
+}
+
+// userPage is the data of user.html and the body of GET /api/users/{id}:
+// the user object (contract §2) with their live sessions and their last
+// security events. Choices and Self are for the page's form.
+type userPage struct {
+	models.UserView
+	Sessions []models.SessionView `json:"sessions"`
+	Events   []models.EventView   `json:"events"`
+	Choices  []scopeChoice        `json:"-"`
+	Self     bool                 `json:"-"`
+}
+
+// scopeChoice is one scope checkbox on user.html.
+type scopeChoice struct {
+	Name    string
+	Checked bool
+}
+
+func scopeChoices(have []string) []scopeChoice {
+	out := make([]scopeChoice, 0, len(auth.AllScopes))
+	for _, s := range auth.AllScopes {
+		out = append(out, scopeChoice{Name: s, Checked: slices.Contains(have, s)})
+	}
+	return out
+}
+
+var errBadPage = &models.Error{Kind: models.BadRequest, Code: "bad_request", Detail: "page and per_page must be whole numbers."}
+
+// paging reads page and per_page: defaults 1 and 20; a value that is not
+// a number is 400 bad_request; one out of range (page < 1, per_page
+// outside 1–100) is 422 naming the field. Out-of-range values are refused
+// rather than clamped, so a client never mistakes a page it did not ask
+// for for the one it did.
+func paging(c echo.Context) (page, perPage int, err error) {
+	page, perPage = 1, defaultPerPage
+	fields := map[string]string{}
+	for _, p := range []struct {
+		name string
+		dst  *int
+		ok   func(int) bool
+		msg  string
+	}{
+		{"page", &page, func(n int) bool { return n >= 1 }, "Use a page number of 1 or more."},
+		{"per_page", &perPage, func(n int) bool { return n >= 1 && n <= maxPerPage }, "Use a number from 1 to 100."},
+	} {
+		raw := c.QueryParam(p.name)
+		if raw == "" {
+			continue
+		}
+		n, err := strconv.Atoi(raw)
+		if err != nil {
+			return 0, 0, errBadPage
+		}
+		if !p.ok(n) {
+			fields[p.name] = p.msg
+		}
+		*p.dst = n
+	}
+	if q := c.QueryParam("q"); len(q) > maxQuery {
+		fields["q"] = "Use at most 254 characters."
+	}
+	if len(fields) > 0 {
+		return 0, 0, models.InvalidFields(fields)
+	}
+	return page, perPage, nil
+}
+
+// listUsers serves GET /admin/users and GET /api/users to a caller with
+// admin:read: one page of users whose email or name contains q (every
+// user when q is empty), in id order, with the total that match.
+func (h *handler) listUsers(c echo.Context) error {
+	q := strings.TrimSpace(c.QueryParam("q"))
+	page, perPage, err := paging(c)
+	if err != nil {
+		return withPage(err, "users.html", usersPage{Q: q, Page: 1, PerPage: defaultPerPage})
+	}
+	users, total, err := h.store.ListUsers(c.Request().Context(), q, page, perPage)
+	if err != nil {
+		return err
+	}
+	data := usersPage{Items: make([]models.UserView, 0, len(users)), Total: total, Page: page, PerPage: perPage, Q: q}
+	for i := range users {
+		data.Items = append(data.Items, users[i].View())
+	}
+	link := func(p int) string {
+		v := url.Values{"page": {strconv.Itoa(p)}}
+		if q != "" {
+			v.Set("q", q)
+		}
+		if perPage != defaultPerPage {
+			v.Set("per_page", strconv.Itoa(perPage))
+		}
+		return "/admin/users?" + v.Encode()
+	}
+	if page > 1 {
+		data.PrevURL = link(page - 1)
+	}
+	if int64(page)*int64(perPage) < total {
+		data.NextURL = link(page + 1)
+	}
+	return respond(c, http.StatusOK, "users.html", data)
+}
+
+// userID reads the {id} path parameter; anything but a user id is 404.
+func userID(c echo.Context) (uint64, error) {
+	id, err := strconv.ParseUint(c.Param("id"), 10, 64)
+	if err != nil || id == 0 {
+		return 0, models.ErrNotFound
+	}
+	return id, nil
+}
+
+func (h *handler) newUserPage(ctx context.Context, caller *auth.Caller, id uint64) (userPage, error) {
+	u, err := h.store.UserByID(ctx, id)
+	if err != nil {
+		return userPage{}, err
+	}
+	sessions, err := h.sessionViews(ctx, u.ID, caller.Session.PublicID)
+	if err != nil {
+		return userPage{}, err
+	}
+	events, err := h.eventViews(ctx, u.ID)
+	if err != nil {
+		return userPage{}, err
+	}
+	v := u.View()
+	return userPage{UserView: v, Sessions: sessions, Events: events, Choices: scopeChoices(v.Scopes),
+		Self: caller.User.ID == u.ID}, nil
+}
+
+// showUser serves GET /admin/users/{id} and GET /api/users/{id} to a
+// caller with admin:read: the user with their live sessions, linked
+// providers and last 20 security events. An unknown or non-numeric id is 404.
+func (h *handler) showUser(c echo.Context) error {
+	id, err := userID(c)
+	if err != nil {
+		return err
+	}
+	page, err := h.newUserPage(c.Request().Context(), callerOf(c), id)
+	if err != nil {
+		return err
+	}
+	return respond(c, http.StatusOK, "user.html", page)
+}
+
+// userUpdateBody is PATCH /api/users/{id}'s JSON (contract §2): any
+// subset; absent (or null) fields stay as they are.
+type userUpdateBody struct {
+	FullName *string   `json:"full_name"`
+	Disabled *bool     `json:"disabled"`
+	Scopes   *[]string `json:"scopes"`
+}
+
+// bindUserUpdate reads a user update. From JSON, as userUpdateBody. From a
+// form (user.html, or curl -d), a field changes only when its name is
+// sent at all: the page sends a hidden disabled=false before its
+// checkbox (disabled=true when ticked) and a hidden empty scopes before
+// its scope checkboxes, so unticking everything still says "none".
+func bindUserUpdate(c echo.Context) (auth.UserUpdate, error) {
+	mediaType, _, _ := mime.ParseMediaType(c.Request().Header.Get(echo.HeaderContentType))
+	if mediaType != echo.MIMEApplicationForm && mediaType != echo.MIMEMultipartForm {
+		var body userUpdateBody
+		if err := bind(c, &body); err != nil {
+			return auth.UserUpdate{}, err
+		}
+		return auth.UserUpdate(body), nil
+	}
+	form, err := c.FormParams()
+	if err != nil {
+		return auth.UserUpdate{}, echo.ErrBadRequest
+	}
+	var in auth.UserUpdate
+	if v, ok := form["full_name"]; ok {
+		in.FullName = &v[0]
+	}
+	if v, ok := form["disabled"]; ok {
+		d := slices.Contains(v, "true") || slices.Contains(v, "on")
+		in.Disabled = &d
+	}
+	if v, ok := form["scopes"]; ok {
+		scopes := []string{}
+		for _, s := range v {
+			scopes = append(scopes, auth.SplitScopes(s)...)
+		}
+		in.Scopes = &scopes
+	}
+	return in, nil
+}
+
+// updateUser serves POST /admin/users/{id} (the user page's form) and
+// PATCH /api/users/{id} to a caller with admin:write: it changes the
+// user's name, disabled flag and scopes. Disabling ends their sessions at
+// once. Administrators cannot disable themselves or remove their own
+// admin:write (422 on the field). An API client gets the user object; a
+// browser goes back to the user page (303), or sees the form again with
+// what it sent and the messages.
+func (h *handler) updateUser(c echo.Context) error {
+	id, err := userID(c)
+	if err != nil {
+		return err
+	}
+	in, err := bindUserUpdate(c)
+	if err != nil {
+		return err
+	}
+	caller := callerOf(c)
+	ctx := c.Request().Context()
+	u, err := h.auth.UpdateUser(ctx, caller, id, in, clientOf(c))
+	if err != nil {
+		page, perr := h.newUserPage(ctx, caller, id)
+		if perr != nil {
+			return perr
+		}
+		if in.FullName != nil {
+			page.FullName = *in.FullName
+		}
+		if in.Disabled != nil {
+			page.Disabled = *in.Disabled
+		}
+		if in.Scopes != nil {
+			page.Choices = scopeChoices(*in.Scopes)
+		}
+		return withPage(err, "user.html", page)
+	}
+	if wantsJSON(c.Request()) {
+		return c.JSON(http.StatusOK, u.View())
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/users/"+strconv.FormatUint(id, 10)+"?flash=saved")
+}
+
+// revokeUserSessions serves POST /admin/users/{id}/revoke-sessions and
+// POST /api/users/{id}/revoke-sessions to a caller with admin:write: it
+// ends every session of the user, with the tokens bound to them, and says
+// how many. An administrator aiming it at themselves keeps the session
+// they act from.
+func (h *handler) revokeUserSessions(c echo.Context) error {
+	id, err := userID(c)
+	if err != nil {
+		return err
+	}
+	n, err := h.auth.EndUserSessions(c.Request().Context(), callerOf(c), id, clientOf(c))
+	if err != nil {
+		return err
+	}
+	if wantsJSON(c.Request()) {
+		return c.JSON(http.StatusOK, ended{Detail: "Their sessions have been ended.", Ended: n})
+	}
+	return c.Redirect(http.StatusSeeOther, "/admin/users/"+strconv.FormatUint(id, 10)+"?flash=user_sessions_ended")
+}

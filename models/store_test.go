@@ -1,0 +1,262 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"gorm.io/gorm"
+)
+
+// databases lists the databases to test on: SQLite always, MariaDB/MySQL
+// when TEST_DATABASE_URL is set. With CI=true a missing MariaDB fails.
+func databases(t *testing.T) []string {
+	t.Helper()
+	dbs := []string{"sqlite"}
+	if os.Getenv("TEST_DATABASE_URL") != "" {
+		dbs = append(dbs, "mysql")
+	} else if os.Getenv("CI") == "true" {
+		t.Fatal("CI=true but TEST_DATABASE_URL is not set: the MariaDB tests cannot run")
+	}
+	return dbs
+}
+
+// eachDB runs test once per database, each on a fresh, migrated store.
+func eachDB(t *testing.T, test func(t *testing.T, s *Store)) {
+	t.Helper()
+	for _, db := range databases(t) {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			test(t, newStore(t, db))
+		})
+	}
+}
+
+// newStore opens and migrates a fresh database of kind db ("sqlite" or
+// "mysql"), dropped or removed when the test ends.
+func newStore(t *testing.T, db string) *Store {
+	t.Helper()
+	s, err := Open(freshDatabaseURL(t, db))
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return s
+}
+
+// freshDatabaseURL returns the URL of a new, empty database: a temporary
+// SQLite file, or a gh_<random> database on TEST_DATABASE_URL's server
+// dropped in Cleanup. The MariaDB database gets the case- and
+// accent-insensitive default collation an operator might well create it
+// with, so only Migrate's own table options keep emails exact.
+func freshDatabaseURL(t *testing.T, db string) string {
+	t.Helper()
+	if db == "sqlite" {
+		return "sqlite://" + filepath.Join(t.TempDir(), "gatehouse.db")
+	}
+	u, err := url.Parse(os.Getenv("TEST_DATABASE_URL"))
+	if err != nil {
+		t.Fatalf("TEST_DATABASE_URL: %v", err)
+	}
+	cfg := mysqldriver.NewConfig()
+	cfg.Net, cfg.Addr, cfg.User = "tcp", u.Host, u.User.Username()
+	cfg.Passwd, _ = u.User.Password()
+	admin, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatalf("open MariaDB: %v", err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	b := make([]byte, 8)
+	_, _ = rand.Read(b)
+	name := "gh_" + hex.EncodeToString(b)
+	if _, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"); err != nil {
+		t.Fatalf("create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := admin.Exec("DROP DATABASE " + name); err != nil {
+			t.Errorf("drop database %s: %v", name, err)
+		}
+	})
+	u.Path = "/" + name
+	return u.String()
+}
+
+func TestOpenRejects(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, url string
+	}{
+		{"an unknown scheme", "postgres://gatehouse:hunter2@127.0.0.1:5432/gatehouse"},
+		{"no scheme", "data/gatehouse.db"},
+		{"an empty URL", ""},
+		{"SQLite without a file", "sqlite://"},
+		{"SQLite with only a root", "sqlite:///"},
+		{"MySQL without a database name", "mysql://gatehouse:hunter2@127.0.0.1:3306"},
+		{"MySQL with an empty database name", "mysql://gatehouse:hunter2@127.0.0.1:3306/"},
+		{"MySQL without a host", "mysql:///gatehouse"},
+		{"MySQL with a parameter the driver refuses", "mysql://gatehouse:hunter2@127.0.0.1:3306/gatehouse?parseTime=sometimes"},
+		{"MySQL that does not parse", "mysql://gatehouse:hunter2@[::1/gatehouse"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s, err := Open(tc.url)
+			if err == nil {
+				s.Close()
+				t.Fatalf("Open(%q): got no error, want one", tc.url)
+			}
+			if !strings.Contains(err.Error(), "DATABASE_URL") {
+				t.Errorf("Open(%q): got %q, want it to name DATABASE_URL", tc.url, err)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("Open(%q): got %q, want it without the password", tc.url, err)
+			}
+		})
+	}
+}
+
+func TestOpenSQLiteCreatesDirectory(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "a", "b", "gatehouse.db")
+	s, err := Open("sqlite://" + path)
+	if err != nil {
+		t.Fatalf("Open: got %v, want none", err)
+	}
+	defer s.Close()
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("Migrate: %v", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("database file: got %v, want it created", err)
+	}
+	if got, want := s.Dialect(), "sqlite"; got != want {
+		t.Errorf("Dialect: got %v, want %v", got, want)
+	}
+}
+
+func TestMigrateTwice(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *Store) {
+		if err := s.Migrate(context.Background()); err != nil {
+			t.Errorf("second Migrate: got %v, want none (migrations are repeatable)", err)
+		}
+		if err := s.Ping(context.Background()); err != nil {
+			t.Errorf("Ping: got %v, want none", err)
+		}
+	})
+}
+
+func TestFailed(t *testing.T) {
+	t.Parallel()
+	cause := errors.New("dial tcp 10.0.0.3:3306: connection refused")
+	cases := []struct {
+		name     string
+		err      error
+		want     error // errors.Is target; nil for a nil result
+		wantKind Kind  // 0 for errors that are not *Error
+	}{
+		{"no error", nil, nil, 0},
+		{"a missing row is not found", gorm.ErrRecordNotFound, ErrNotFound, NotFound},
+		{"a wrapped missing row is not found", fmt.Errorf("take: %w", gorm.ErrRecordNotFound), ErrNotFound, NotFound},
+		{"a cancelled request stays cancelled", context.Canceled, context.Canceled, 0},
+		{"a deadline stays a deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), context.DeadlineExceeded, 0},
+		{"anything else is the database failing us", cause, ErrUnavailable, Unavailable},
+		{"a closed database is unavailable", sql.ErrConnDone, ErrUnavailable, Unavailable},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			got := failed("op", tc.err)
+			if tc.want == nil {
+				if got != nil {
+					t.Fatalf("failed: got %v, want nil", got)
+				}
+				return
+			}
+			if !errors.Is(got, tc.want) {
+				t.Errorf("failed: got %v, want %v", got, tc.want)
+			}
+			e, ok := AsError(got)
+			if tc.wantKind == 0 {
+				if ok {
+					t.Errorf("failed: got a domain error %v, want %v as it is", e, tc.want)
+				}
+				return
+			}
+			if !ok || e.Kind != tc.wantKind {
+				t.Errorf("kind: got %v, want %v", e, tc.wantKind)
+			}
+			if ok && e.Detail != ErrUnavailable.Detail && e.Detail != ErrNotFound.Detail {
+				t.Errorf("detail: got %q, want a fixed sentence", e.Detail)
+			}
+		})
+	}
+}
+
+// TestClosedDatabase checks every kind of query on a closed pool answers
+// ErrUnavailable (503), not ErrNotFound or a raw driver error.
+func TestClosedDatabase(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		u := &User{Email: "ada@example.com", FullName: "Ada", Scopes: "user:read"}
+		if err := s.CreateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+		calls := map[string]error{
+			"UserByID":           second(s.UserByID(ctx, u.ID)),
+			"UserByEmail":        second(s.UserByEmail(ctx, u.Email)),
+			"CreateUser":         s.CreateUser(ctx, &User{Email: "bob@example.com"}),
+			"SessionByTokenHash": second(s.SessionByTokenHash(ctx, "x")),
+			"SetUserDisabled":    s.SetUserDisabled(ctx, u.ID, true),
+			"Ping":               s.Ping(ctx),
+		}
+		for name, err := range calls {
+			if !errors.Is(err, ErrUnavailable) {
+				t.Errorf("%s: got %v, want %v", name, err, ErrUnavailable)
+			}
+		}
+	})
+}
+
+func second[T any](_ T, err error) error { return err }
+
+func TestErrorIs(t *testing.T) {
+	t.Parallel()
+	withRetry := *ErrUnavailable
+	withRetry.RetryAfter = 42
+	cases := []struct {
+		name   string
+		err    error
+		target error
+		want   bool
+	}{
+		{"a sentinel is itself", ErrNotFound, ErrNotFound, true},
+		{"a copy with its own Retry-After matches its sentinel", &withRetry, ErrUnavailable, true},
+		{"a wrapped copy matches its sentinel", fmt.Errorf("x: %w", &withRetry), ErrUnavailable, true},
+		{"another code does not match", ErrNotFound, ErrUnavailable, false},
+		{"the same code with another detail does not match", &Error{Code: "not_found", Detail: "Gone"}, ErrNotFound, false},
+		{"a plain error does not match", errors.New("not_found: Not found"), ErrNotFound, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := errors.Is(tc.err, tc.target); got != tc.want {
+				t.Errorf("errors.Is(%v, %v): got %v, want %v", tc.err, tc.target, got, tc.want)
+			}
+		})
+	}
+}

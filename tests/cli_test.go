@@ -1,0 +1,286 @@
+package tests
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// binaryPath is the gatehouse binary TestMain builds once for the CLI tests.
+var binaryPath string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "gatehouse-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binaryPath = filepath.Join(dir, "gatehouse")
+	build := exec.Command("go", "build", "-o", binaryPath, "..")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build gatehouse: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// cli runs the built binary in its own working directory with env.
+type cli struct {
+	t   *testing.T
+	dir string
+	env []string
+}
+
+func newCLI(t *testing.T, db database, env ...string) *cli {
+	t.Helper()
+	dir := t.TempDir()
+	base := []string{
+		"PATH=" + os.Getenv("PATH"),
+		"HOME=" + dir,
+		"DATABASE_URL=" + freshDatabaseURL(t, db),
+		"ARGON2_MEMORY_KIB=1024", "ARGON2_TIME=1",
+	}
+	return &cli{t: t, dir: dir, env: append(base, env...)}
+}
+
+// run runs the binary to the end and returns its stdout, stderr and exit code.
+func (c *cli) run(stdin string, args ...string) (stdout, stderr string, code int) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binaryPath, args...)
+	cmd.Dir, cmd.Env = c.dir, c.env
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out.String(), errOut.String(), ee.ExitCode()
+	}
+	if err != nil {
+		c.t.Fatalf("run %v: %v", args, err)
+	}
+	return out.String(), errOut.String(), 0
+}
+
+// mustRun runs a command that must succeed.
+func (c *cli) mustRun(stdin string, args ...string) string {
+	c.t.Helper()
+	out, errOut, code := c.run(stdin, args...)
+	if code != 0 {
+		c.t.Fatalf("gatehouse %v: exit %d\n%s%s", args, code, out, errOut)
+	}
+	return out
+}
+
+// server is a running `gatehouse serve`.
+type server struct {
+	url    string
+	stdout string // what it printed (both streams) before it was ready
+	cmd    *exec.Cmd
+	done   chan error
+}
+
+var servingAddr = regexp.MustCompile(`msg=serving addr=(\S+)`)
+
+// serve starts `gatehouse serve` on a free loopback port and waits, by
+// reading its log, until it listens. It is stopped with SIGTERM at cleanup.
+func (c *cli) serve() *server {
+	c.t.Helper()
+	cmd := exec.Command(binaryPath, "serve", "--addr", "127.0.0.1:0")
+	cmd.Dir, cmd.Env = c.dir, c.env
+	// One pipe for both streams keeps their order: what serve prints
+	// before its "serving" log line is all there once that line is read.
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	s := &server{cmd: cmd, done: make(chan error, 1)}
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pr)
+		var before strings.Builder
+		for sc.Scan() {
+			if m := servingAddr.FindStringSubmatch(sc.Text()); m != nil {
+				s.stdout = before.String()
+				addr <- m[1]
+				break
+			}
+			before.WriteString(sc.Text() + "\n")
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	go func() { err := cmd.Wait(); pw.Close(); s.done <- err }()
+	c.t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		<-s.done
+	})
+	select {
+	case a := <-addr:
+		s.url = "http://" + a
+	case err := <-s.done:
+		c.t.Fatalf("serve exited before listening: %v", err)
+	case <-time.After(60 * time.Second):
+		c.t.Fatal("serve did not start within 60 s")
+	}
+	return s
+}
+
+func TestCLIUsers(t *testing.T) {
+	eachDB(t, func(t *testing.T, db database) {
+		c := newCLI(t, db)
+		if out := c.mustRun("", "migrate"); !strings.Contains(out, "up to date") {
+			t.Errorf("migrate said %q", out)
+		}
+		out := c.mustRun("pass word with spaces  \r\n", "user", "add", "--email", " Ada@Example.com ", "--name", "Ada", "--scopes", "user:read,user:write admin:read", "--password-stdin")
+		if !strings.Contains(out, "ada@example.com") {
+			t.Errorf("user add said %q", out)
+		}
+		c.mustRun("another password\n", "user", "add", "--email", "root@example.com", "--name", "Root", "--admin", "--password-stdin")
+
+		list := c.mustRun("", "user", "list")
+		for _, want := range []string{"ada@example.com", "user:read user:write admin:read", "root@example.com", "user:read user:write admin:read admin:write"} {
+			if !strings.Contains(list, want) {
+				t.Errorf("user list lacks %q:\n%s", want, list)
+			}
+		}
+
+		failures := []struct {
+			name  string
+			stdin string
+			args  []string
+			want  string
+		}{
+			{"a taken email", "pass word 123\n", []string{"user", "add", "--email", "ada@example.com", "--name", "A", "--password-stdin"}, "already exists"},
+			{"a password in argv is refused", "", []string{"user", "add", "--email", "x@example.com", "--name", "X"}, "--password-stdin"},
+			{"an unknown scope", "pass word 123\n", []string{"user", "add", "--email", "x@example.com", "--name", "X", "--scopes", "root", "--password-stdin"}, "unknown scope"},
+			{"a short password", "short\n", []string{"user", "add", "--email", "x@example.com", "--name", "X", "--password-stdin"}, "at least 8"},
+			{"an unknown user", "", []string{"user", "disable", "nobody@example.com"}, "no such user"},
+			{"an unknown command", "", []string{"frobnicate"}, "unknown command"},
+		}
+		for _, f := range failures {
+			t.Run(f.name, func(t *testing.T) {
+				_, errOut, code := c.run(f.stdin, f.args...)
+				if code != 1 || !strings.Contains(errOut, f.want) {
+					t.Errorf("exit %d, stderr %q; want exit 1 mentioning %q", code, errOut, f.want)
+				}
+				if strings.Count(strings.TrimSpace(errOut), "\n") > 8 || strings.Contains(errOut, "goroutine") {
+					t.Errorf("stderr is not a short message: %q", errOut)
+				}
+			})
+		}
+
+		srv := c.serve()
+		if strings.Contains(srv.stdout, "admin@example.com") {
+			t.Errorf("an administrator was created although users exist:\n%s", srv.stdout)
+		}
+		web := &http.Client{Timeout: 10 * time.Second}
+		login := func(email, password string) int {
+			t.Helper()
+			resp, err := web.PostForm(srv.url+"/api/login", formOf("username", email, "password", password))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		if got := login("ada@example.com", "pass word with spaces  "); got != http.StatusOK {
+			t.Errorf("login with the password exactly as typed (trailing spaces kept, line ending dropped) = %d", got)
+		}
+		c.mustRun("", "user", "disable", "ada@example.com")
+		if got := login("ada@example.com", "pass word with spaces  "); got != http.StatusForbidden {
+			t.Errorf("login of a disabled user = %d, want 403", got)
+		}
+		c.mustRun("", "user", "enable", "ada@example.com")
+		c.mustRun("brand new secret\n", "user", "passwd", "ada@example.com", "--password-stdin")
+		if got := login("ada@example.com", "pass word with spaces  "); got != http.StatusUnauthorized {
+			t.Errorf("login with the old password = %d, want 401", got)
+		}
+		if got := login("ada@example.com", "brand new secret"); got != http.StatusOK {
+			t.Errorf("login with the new password = %d, want 200", got)
+		}
+	})
+}
+
+func TestFirstStart(t *testing.T) {
+	c := newCLI(t, sqliteDB, "DATA_DIR=data")
+	srv := c.serve()
+	m := regexp.MustCompile(`admin@example\.com with password (\S+)`).FindStringSubmatch(srv.stdout)
+	if m == nil {
+		t.Fatalf("no administrator password printed:\n%s", srv.stdout)
+	}
+	resp, err := http.PostForm(srv.url+"/api/login", formOf("username", "admin@example.com", "password", m[1]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login with the printed password = %d", resp.StatusCode)
+	}
+	info, err := os.Stat(filepath.Join(c.dir, "data", "secrets"))
+	if err != nil {
+		t.Fatalf("no generated secrets: %v", err)
+	}
+	if info.Mode().Perm() != 0o600 {
+		t.Errorf("data/secrets mode = %v, want 0600", info.Mode().Perm())
+	}
+
+	// Graceful shutdown: SIGTERM ends it with exit 0.
+	_ = srv.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-srv.done:
+		if err != nil {
+			t.Errorf("serve exited with %v after SIGTERM, want 0", err)
+		}
+		srv.done <- err // for the cleanup
+	case <-time.After(15 * time.Second):
+		t.Fatal("serve did not stop within 15 s of SIGTERM")
+	}
+
+	// The second start prints no password: the administrator exists.
+	again := c.serve()
+	if strings.Contains(again.stdout, "password") {
+		t.Errorf("second start printed a password:\n%s", again.stdout)
+	}
+}
+
+func TestBadConfiguration(t *testing.T) {
+	cases := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"a bad ADDR", []string{"ADDR=nonsense"}, "ADDR"},
+		{"a bad duration", []string{"ACCESS_TOKEN_TTL=soon"}, "ACCESS_TOKEN_TTL"},
+		{"production without secrets", []string{"APP_ENV=production"}, "SESSION_SECRET"},
+		{"a short JWT secret", []string{"JWT_SECRET=short"}, "JWT_SECRET"},
+		{"an unknown database", []string{"DATABASE_URL=postgres://x"}, "DATABASE_URL"},
+		{"an unreachable MySQL", []string{"DATABASE_URL=mysql://u:p@127.0.0.1:1/db"}, "DATABASE_URL"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := newCLI(t, sqliteDB, tc.env...)
+			c.env = append(c.env, tc.env...)        // later entries win
+			_, errOut, code := c.run("", "migrate") // loads and checks the configuration as serve does
+			lines := strings.Split(strings.TrimSpace(errOut), "\n")
+			if code != 1 || len(lines) != 1 || !strings.Contains(errOut, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit 1 and one line naming %s", code, errOut, tc.want)
+			}
+		})
+	}
+}

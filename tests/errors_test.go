@@ -1,0 +1,167 @@
+package tests
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestErrorShapes checks that every kind of bad request gets the
+// contract's JSON error shape (or a page with the same status), and that
+// no Go error text, SQL or stack trace reaches a client.
+func TestErrorShapes(t *testing.T) {
+	app := newApp(t, sqliteDB)
+	c := app.client(t)
+	huge := `{"username": "` + strings.Repeat("a", 2<<20) + `", "password": "x"}`
+	cases := []struct {
+		name        string
+		method      string
+		path        string
+		body        any
+		contentType string
+		wantStatus  int
+		wantCode    string
+		wantAllow   string
+	}{
+		{"unknown /api route", http.MethodGet, "/api/nope", nil, "", 404, "not_found", ""},
+		{"unknown page asking for JSON", http.MethodGet, "/nope", nil, "", 404, "not_found", ""},
+		{"wrong method on an /api route", http.MethodGet, "/api/login", nil, "", 405, "method_not_allowed", "OPTIONS, POST"},
+		{"malformed JSON", http.MethodPost, "/api/login", `{"username": `, "", 400, "bad_request", ""},
+		{"JSON of the wrong type", http.MethodPost, "/api/login", `{"username": 12, "password": []}`, "", 400, "bad_request", ""},
+		{"a body type the route does not read", http.MethodPost, "/api/login", "<login/>", "application/xml", 415, "unsupported_media_type", ""},
+		{"a body over 1 MiB", http.MethodPost, "/api/login", huge, "", 413, "payload_too_large", ""},
+		{"an empty body", http.MethodPost, "/api/login", nil, "", 422, "invalid_input", ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			headers := []header{asJSON}
+			if tc.contentType != "" {
+				headers = append(headers, header{"Content-Type", tc.contentType})
+			}
+			resp := c.do(tc.method, tc.path, tc.body, headers...)
+			resp.wantStatus(t, tc.wantStatus)
+			p := resp.problem(t)
+			if p.Error != tc.wantCode {
+				t.Errorf("error = %q, want %q", p.Error, tc.wantCode)
+			}
+			for _, leak := range []string{"Syntax error", "Unmarshal", "json:", "offset", "sql", "goroutine", ".go:"} {
+				if strings.Contains(string(resp.Body), leak) {
+					t.Errorf("body leaks %q: %s", leak, resp.Body)
+				}
+			}
+			if tc.wantAllow != "" && resp.Header.Get("Allow") != tc.wantAllow {
+				t.Errorf("Allow = %q, want %q", resp.Header.Get("Allow"), tc.wantAllow)
+			}
+		})
+	}
+	t.Run("an HTML 404 is a page with the same status", func(t *testing.T) {
+		resp := c.get("/nope", asHTML).wantStatus(t, http.StatusNotFound)
+		if got := resp.doc(t).Find("h1").Text(); got != "Not Found" {
+			t.Errorf("h1 = %q, want Not Found", got)
+		}
+	})
+	t.Run("the wrong field on the form redraws the login page with 422", func(t *testing.T) {
+		resp := c.post("/auth/token", formOf("username", "ada@example.com"), asHTML).wantStatus(t, http.StatusUnprocessableEntity)
+		if resp.doc(t).Find(`form[action="/auth/token"]`).Length() != 1 {
+			t.Errorf("the login form is not shown again")
+		}
+	})
+}
+
+func TestNegotiation(t *testing.T) {
+	app := newApp(t, sqliteDB)
+	c := app.client(t)
+	cases := []struct {
+		name    string
+		headers []header
+		want    string // "json" or "html"
+	}{
+		{"no headers", nil, "html"},
+		{"a browser's Accept", []header{asHTML}, "html"},
+		{"Accept application/json", []header{{"Accept", "application/json"}}, "json"},
+		{"Accept prefers JSON by q", []header{{"Accept", "text/html;q=0.5, application/json"}}, "json"},
+		{"Accept prefers HTML by q", []header{{"Accept", "text/html, application/json;q=0.9"}}, "html"},
+		{"x-expected-format in any case, with parameters", []header{{"X-EXPECTED-FORMAT", "Application/JSON; charset=utf-8"}}, "json"},
+		{"x-expected-format wins over a browser Accept", []header{asHTML, {"x-expected-format", "application/json"}}, "json"},
+		{"x-expected-format of something else", []header{{"x-expected-format", "text/html"}}, "html"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := c.get("/admin/me", tc.headers...)
+			got := "html"
+			if resp.StatusCode == http.StatusUnauthorized && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+				got = "json"
+			} else if resp.StatusCode != http.StatusSeeOther {
+				t.Fatalf("status = %d, want 401 (JSON) or 303 (page)", resp.StatusCode)
+			}
+			if got != tc.want {
+				t.Errorf("answered %s, want %s", got, tc.want)
+			}
+		})
+	}
+	t.Run("the /api twin always answers JSON", func(t *testing.T) {
+		resp := c.get("/api/me", asHTML).wantStatus(t, http.StatusUnauthorized)
+		if p := resp.problem(t); p.Error != "not_authenticated" || p.Detail != "Not authenticated" {
+			t.Errorf("problem = %+v", p)
+		}
+		if got := resp.Header.Get("WWW-Authenticate"); got != "Bearer" {
+			t.Errorf("WWW-Authenticate = %q, want Bearer", got)
+		}
+	})
+	t.Run("health probes answer JSON", func(t *testing.T) {
+		for _, path := range []string{"/healthz", "/readyz"} {
+			var body map[string]string
+			c.get(path, asHTML).wantStatus(t, http.StatusOK).decode(t, &body)
+			if body["status"] != "ok" {
+				t.Errorf("%s = %v", path, body)
+			}
+		}
+	})
+}
+
+func TestSecurityHeaders(t *testing.T) {
+	app := newApp(t, sqliteDB)
+	resp := app.client(t).get("/auth/login", asHTML).wantStatus(t, http.StatusOK)
+	want := map[string]string{
+		"X-Content-Type-Options": "nosniff",
+		"X-Frame-Options":        "DENY",
+		"Referrer-Policy":        "same-origin",
+		"Cache-Control":          "no-store",
+	}
+	for name, value := range want {
+		if got := resp.Header.Get(name); got != value {
+			t.Errorf("%s = %q, want %q", name, got, value)
+		}
+	}
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Errorf("Content-Security-Policy = %q", csp)
+	}
+	if resp.Header.Get("Strict-Transport-Security") != "" {
+		t.Errorf("HSTS is sent over plain http")
+	}
+	css := app.client(t).get("/static/css/gatehouse.css").wantStatus(t, http.StatusOK)
+	if !strings.Contains(css.Header.Get("Cache-Control"), "max-age") {
+		t.Errorf("static assets are not cacheable: %q", css.Header.Get("Cache-Control"))
+	}
+}
+
+// TestLogsKeepSecrets: the request log never holds a password, a token, a
+// cookie or a query string.
+func TestLogsKeepSecrets(t *testing.T) {
+	app := newApp(t, sqliteDB)
+	app.createUser(t, "ada@example.com", "correct horse battery")
+	c := app.client(t)
+	tok := c.loginAPI("ada@example.com", "correct horse battery")
+	c.post("/api/login", formOf("username", "ada@example.com", "password", "a wrong guess")).wantStatus(t, http.StatusUnauthorized)
+	c.get("/api/me?code=secret-code-123", bearer(tok.AccessToken)).wantStatus(t, http.StatusOK)
+	cookie := sessionCookie(t, c)
+	logs := app.logs.String()
+	if !strings.Contains(logs, "route=/api/me") {
+		t.Fatalf("no request lines logged:\n%s", logs)
+	}
+	for _, secret := range []string{"correct horse battery", "a wrong guess", tok.AccessToken, cookie, "secret-code-123"} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log holds %q", secret)
+		}
+	}
+}
