@@ -15,7 +15,7 @@ func TestChromiumSignUp(t *testing.T) {
 	b := newBrowser(t, app)
 
 	b.open("/auth/login")
-	b.submit(`a[href="/auth/register"]`)
+	b.clickThrough(`a[href="/auth/register"]`)
 	if got := b.path(); got != "/auth/register" {
 		t.Fatalf("the sign-up link led to %s", got)
 	}
@@ -24,7 +24,7 @@ func TestChromiumSignUp(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#full_name"), "Grace Hopper"),
 		chromedp.SendKeys(chromedp.CSS("#password"), "short"),
 	)
-	b.submit(`form[action="/auth/register"] button[type=submit]`)
+	b.clickThrough(`form[action="/auth/register"] button[type=submit]`)
 	if got := b.text("#problem"); got == "" {
 		t.Errorf("a too-short password shows no message")
 	}
@@ -39,7 +39,7 @@ func TestChromiumSignUp(t *testing.T) {
 	}
 
 	b.do(chromedp.SendKeys(chromedp.CSS("#password"), "a long enough passphrase"))
-	b.submit(`form[action="/auth/register"] button[type=submit]`)
+	b.clickThrough(`form[action="/auth/register"] button[type=submit]`)
 	if got := b.path(); got != "/auth/home" {
 		t.Fatalf("after signing up the browser is at %s, want /auth/home", got)
 	}
@@ -65,7 +65,7 @@ func TestChromiumEndAnotherSession(t *testing.T) {
 	if got := laptop.text("#sessions tr.current .badge"); got != "this session" {
 		t.Errorf("the current session is marked %q", got)
 	}
-	laptop.submit(`#sessions tr[data-session]:not(.current) button`)
+	laptop.clickThrough(`#sessions tr[data-session]:not(.current) button`)
 	if got := laptop.path(); !strings.HasPrefix(got, "/admin/me/sessions") {
 		t.Fatalf("after ending a session the browser is at %s, want the sessions page", got)
 	}

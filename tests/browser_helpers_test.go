@@ -96,13 +96,14 @@ func (b *browser) open(path string) {
 	b.do(chromedp.Navigate(b.app.URL + path))
 }
 
-// submit clicks sel (a submit button) and waits for the page it leads to.
-func (b *browser) submit(sel chromedp.CSS) {
+// clickThrough clicks sel (a link or a submit button) and waits for the
+// page it leads to.
+func (b *browser) clickThrough(sel chromedp.CSS) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
 	if _, err := chromedp.RunResponse(ctx, chromedp.Click(sel, chromedp.NodeVisible)); err != nil {
-		b.t.Fatalf("browser: submit %s: %v (at %s)", sel, err, b.location())
+		b.t.Fatalf("browser: click %s: %v (at %s)", sel, err, b.location())
 	}
 }
 
@@ -142,7 +143,7 @@ func (b *browser) logInWithForm(email, password string) {
 		chromedp.SendKeys(chromedp.CSS("#username"), email),
 		chromedp.SendKeys(chromedp.CSS("#password"), password),
 	)
-	b.submit(`form[action="/auth/token"] button[type=submit]`)
+	b.clickThrough(`form[action="/auth/token"] button[type=submit]`)
 }
 
 // artifactsDir is where failure screenshots go: $ARTIFACTS_DIR, or

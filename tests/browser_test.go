@@ -34,7 +34,7 @@ func TestChromiumLoginLogout(t *testing.T) {
 		t.Errorf("home says %q, want a welcome by name", got)
 	}
 
-	b.submit(`nav a[href="/admin/me"]`)
+	b.clickThrough(`nav a[href="/admin/me"]`)
 	if got := b.path(); got != "/admin/me" {
 		t.Fatalf("My info link led to %s", got)
 	}
@@ -45,7 +45,7 @@ func TestChromiumLoginLogout(t *testing.T) {
 		t.Errorf("My info shows scopes %q", got)
 	}
 
-	b.submit(`nav form[action="/auth/logout"] button`)
+	b.clickThrough(`nav form[action="/auth/logout"] button`)
 	if got := b.path(); got != "/auth/login?state=4" {
 		t.Errorf("after logging out the browser is at %s, want /auth/login?state=4", got)
 	}
@@ -77,7 +77,7 @@ func TestChromiumWrongPassword(t *testing.T) {
 	}
 	// The same form, corrected, logs in.
 	b.do(chromedp.SendKeys(chromedp.CSS("#password"), "correct horse battery"))
-	b.submit(`form[action="/auth/token"] button[type=submit]`)
+	b.clickThrough(`form[action="/auth/token"] button[type=submit]`)
 	if got := b.path(); got != "/auth/home" {
 		t.Errorf("after the corrected login the browser is at %s, want /auth/home", got)
 	}
