@@ -115,15 +115,19 @@ func (st *SessionStore) Save(r *http.Request, w http.ResponseWriter, s *sessions
 
 // Authenticate finds who is calling. An Authorization: Bearer header wins
 // when present, and a bad token is ErrInvalidToken even if a good cookie
-// came with it. Otherwise the session cookie decides. No credentials at
-// all is (nil, nil).
+// came with it. Another scheme (Swagger UI sends "Basic Og==" on its
+// password-flow login) is not ours to judge and is ignored; a bare value
+// with no scheme is a malformed bearer token. Otherwise the session cookie
+// decides. No credentials at all is (nil, nil).
 func (s *Service) Authenticate(r *http.Request) (*Caller, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
-		scheme, raw, _ := cutSpace(h)
-		if !equalFold(scheme, "bearer") || raw == "" {
+		scheme, raw, hasScheme := cutSpace(h)
+		switch {
+		case equalFold(scheme, "bearer") && raw != "":
+			return s.authenticateToken(r.Context(), raw)
+		case equalFold(scheme, "bearer") || !hasScheme:
 			return nil, ErrInvalidToken
 		}
-		return s.authenticateToken(r.Context(), raw)
 	}
 	sess, err := s.sessions.Get(r, s.sessions.CookieName())
 	if err != nil {
