@@ -78,21 +78,19 @@ func (s *Service) ChangePassword(ctx context.Context, c *Caller, in PasswordChan
 		return nil, 0, models.InvalidFields(map[string]string{
 			"current_password": "This account has no password: it logs in through a provider."})
 	}
-	if err := s.checkThrottle(ctx, c.User.Email, client.IP); err != nil {
+	try, err := s.beginAttempt(ctx, c.User.Email, client.IP)
+	if err != nil {
 		return nil, 0, err
 	}
 	ok, _, err := s.hasher.verify(ctx, in.CurrentPassword, c.User.PasswordHash)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, errors.Join(err, try.forget(ctx))
 	}
 	if !ok {
-		if err := s.recordFailure(ctx, c.User.Email, client.IP); err != nil {
-			return nil, 0, err
-		}
 		s.Record(ctx, c.User.ID, models.EventPasswordChangeFailed, client, "wrong current password")
 		return nil, 0, errWrongCurrentPassword()
 	}
-	if err := s.store.ClearFailures(ctx, accountKey(c.User.Email, client.IP)); err != nil {
+	if err := try.succeed(ctx); err != nil {
 		return nil, 0, err
 	}
 	hash, err := s.hasher.hash(ctx, in.NewPassword)

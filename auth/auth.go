@@ -111,8 +111,8 @@ func hashToken(token string) string {
 const EventRetention = 90 * 24 * time.Hour
 
 // Sweep deletes sessions that can no longer be used, logins through a
-// provider that were begun and never finished, and security-log events
-// older than EventRetention; serve runs it now and then. It says how many
+// provider that were begun and never finished, security-log events older
+// than EventRetention, and login failures that have left the window; serve runs it now and then. It says how many
 // sessions it ended.
 func (s *Service) Sweep(ctx context.Context) (int64, error) {
 	now := s.now()
@@ -124,6 +124,9 @@ func (s *Service) Sweep(ctx context.Context) (int64, error) {
 		return 0, err
 	}
 	if _, err := s.store.DeleteEventsBefore(ctx, now.Add(-EventRetention)); err != nil {
+		return n, err
+	}
+	if _, err := s.store.DeleteFailuresBefore(ctx, now.Add(-s.cfg.LoginFailureWindow)); err != nil {
 		return n, err
 	}
 	return n, nil

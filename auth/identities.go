@@ -13,63 +13,66 @@ import (
 // (contract §4): a known identity is its user; otherwise a verified email
 // links to the user who has it; otherwise a new user, when
 // OAUTH_AUTO_REGISTER is on. An unverified email never links or creates.
+// linked says the identity was just linked to an existing user by email.
 // The allowlist applies to every login through a provider, and disabled
 // users stay out.
-func (s *Service) userFor(ctx context.Context, p profile) (*models.User, error) {
+func (s *Service) userFor(ctx context.Context, p profile) (u *models.User, linked bool, err error) {
 	id, err := s.store.IdentityBySubject(ctx, p.Provider, p.Subject)
 	switch {
 	case err == nil:
 		if err := s.allowed(p); err != nil {
-			return nil, err
+			return nil, false, err
 		}
-		u, err := s.store.UserByID(ctx, id.UserID)
+		u, err = s.store.UserByID(ctx, id.UserID)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if u.Disabled {
-			return nil, ErrInactiveUser
+			return nil, false, ErrInactiveUser
 		}
 		if p.Email != "" && p.Email != id.Email {
 			if err := s.store.SetIdentityEmail(ctx, id.ID, p.Email); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 		}
-		return u, nil
+		return u, false, nil
 	case !errors.Is(err, models.ErrNotFound):
-		return nil, err
+		return nil, false, err
 	}
 
 	if !p.EmailVerified {
-		return nil, ErrUnverifiedEmail
+		return nil, false, ErrUnverifiedEmail
 	}
 	if err := s.allowed(p); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	identity := &models.Identity{Provider: p.Provider, Subject: p.Subject, Email: p.Email, CreatedAt: s.now()}
-	u, err := s.store.UserByEmail(ctx, p.Email)
+	u, err = s.store.UserByEmail(ctx, p.Email)
 	switch {
 	case err == nil:
 		if u.Disabled {
-			return nil, ErrInactiveUser
+			return nil, false, ErrInactiveUser
 		}
 		if !u.EmailVerified {
-			return nil, ErrLinkByPassword // no pre-account takeover through an unverified sign-up
+			return nil, false, ErrLinkByPassword // no pre-account takeover through an unverified sign-up
 		}
 		identity.UserID = u.ID
 		if err := s.store.CreateIdentity(ctx, identity); err != nil {
-			return nil, linkConflict(err)
+			return nil, false, linkConflict(err)
 		}
-		return s.store.UserByID(ctx, u.ID) // with the new provider in its view
+		u, err = s.store.UserByID(ctx, u.ID) // with the new provider in its view
+		return u, err == nil, err
 	case !errors.Is(err, models.ErrNotFound):
-		return nil, err
+		return nil, false, err
 	case !s.cfg.OAuthAutoRegister:
-		return nil, ErrNotRegistered
+		return nil, false, ErrNotRegistered
 	}
 	u = &models.User{Email: p.Email, FullName: displayName(p), Scopes: joinScopes(normalize(DefaultScopes)), EmailVerified: true}
 	if err := s.store.CreateUserWithIdentity(ctx, u, identity); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return s.store.UserByID(ctx, u.ID)
+	u, err = s.store.UserByID(ctx, u.ID)
+	return u, false, err
 }
 
 // linkConflict words a refused link: the user has another account at
@@ -149,8 +152,8 @@ func displayName(p profile) string {
 // to log in — the password, or an account at a provider that is switched
 // on. An account at a switched-off provider may always go. Not linked:
 // 404.
-func (s *Service) UnlinkProvider(ctx context.Context, userID uint64, name string) error {
-	return s.store.DeleteIdentity(ctx, userID, name, func(u *models.User, ids []models.Identity) error {
+func (s *Service) UnlinkProvider(ctx context.Context, userID uint64, name string, client Client) error {
+	err := s.store.DeleteIdentity(ctx, userID, name, func(u *models.User, ids []models.Identity) error {
 		found, othersLeft := false, u.PasswordHash != ""
 		for _, id := range ids {
 			switch {
@@ -168,4 +171,8 @@ func (s *Service) UnlinkProvider(ctx context.Context, userID uint64, name string
 		}
 		return nil
 	})
+	if err == nil {
+		s.Record(ctx, userID, models.EventProviderUnlinked, client, name)
+	}
+	return err
 }

@@ -37,7 +37,11 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 		return nil, models.InvalidFields(fields)
 	}
 	email := models.CanonicalEmail(in.Username)
-	if err := s.checkThrottle(ctx, email, client.IP); err != nil {
+	if len(email) > 254 { // no account has such an email; keeps throttle keys bounded
+		return nil, models.InvalidFields(map[string]string{"username": "Use at most 254 characters."})
+	}
+	try, err := s.beginAttempt(ctx, email, client.IP)
+	if err != nil {
 		return nil, err
 	}
 	u, err := s.store.UserByEmail(ctx, email)
@@ -50,12 +54,9 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 	}
 	ok, stale, err := s.hasher.verify(ctx, in.Password, hash) // an unknown email still costs one verify
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, try.forget(ctx)) // busy: not a guess
 	}
 	if !ok {
-		if err := s.recordFailure(ctx, email, client.IP); err != nil {
-			return nil, err
-		}
 		if u != nil {
 			s.Record(ctx, u.ID, models.EventLoginFailed, client, "wrong password")
 		}
@@ -63,12 +64,15 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 	}
 	if u.Disabled {
 		s.Record(ctx, u.ID, models.EventLoginFailed, client, "account disabled")
+		if err := try.forget(ctx); err != nil {
+			return nil, err
+		}
 		return nil, ErrInactiveUser
 	}
 	if stale {
 		s.rehash(ctx, u, in.Password)
 	}
-	if err := s.store.ClearFailures(ctx, accountKey(email, client.IP)); err != nil {
+	if err := try.succeed(ctx); err != nil {
 		return nil, err
 	}
 	c, err := s.openSession(ctx, u, Grant(SplitScopes(in.Scope), u.ScopeList()), client, replacing)
@@ -93,41 +97,70 @@ func (s *Service) rehash(ctx context.Context, u *models.User, password string) {
 	u.PasswordHash = hash
 }
 
-func accountKey(email, ip string) string { return "acct:" + ip + "|" + email }
+// accountKey counts failures for one account from one IP. It is hashed:
+// the table keeps no emails, and every key has the same short length.
+func accountKey(email, ip string) string { return "acct:" + hashToken(ip+"|"+email) }
 func ipKey(ip string) string             { return "ip:" + ip }
 
-// checkThrottle refuses a client that failed too often within the window:
-// LoginMaxFailures for one account from one IP, or LoginMaxFailuresPerIP
-// from one IP. The account's owner on another IP is not locked out.
-func (s *Service) checkThrottle(ctx context.Context, email, ip string) error {
+// attempt is a password check counted as a failure before its outcome is
+// known (see beginAttempt).
+type attempt struct {
+	s     *Service
+	email string
+	ip    string
+	ids   []uint64
+}
+
+// beginAttempt records this attempt as a failure under (account, IP) and
+// IP, and only then counts: LoginMaxFailures for one account from one IP,
+// or LoginMaxFailuresPerIP from one IP, within the window. Counting first
+// and recording after the (slow) password check would let concurrent
+// guesses all pass a check made before any of them was written. A refused
+// attempt is forgotten — it was no guess — so a throttled client stays
+// throttled only until its real failures leave the window. The account's
+// owner on another IP is not locked out.
+func (s *Service) beginAttempt(ctx context.Context, email, ip string) (*attempt, error) {
 	now := s.now()
+	ids, err := s.store.AddAttempt(ctx, now, accountKey(email, ip), ipKey(ip))
+	if err != nil {
+		return nil, err
+	}
+	a := &attempt{s: s, email: email, ip: ip, ids: ids}
 	since := now.Add(-s.cfg.LoginFailureWindow)
-	limits := []struct {
+	for _, l := range []struct {
 		key string
 		max int
 	}{
 		{accountKey(email, ip), s.cfg.LoginMaxFailures},
 		{ipKey(ip), s.cfg.LoginMaxFailuresPerIP},
-	}
-	for _, l := range limits {
+	} {
 		n, oldest, err := s.store.CountFailures(ctx, l.key, since)
-		if err != nil {
-			return err
-		}
-		if n >= int64(l.max) {
+		if err == nil && n > int64(l.max) { // this attempt is one of the n
 			wait := oldest.Add(s.cfg.LoginFailureWindow).Sub(now)
 			if wait < time.Second {
 				wait = time.Second
 			}
 			e := *errTooMany
 			e.RetryAfter = wait
-			return &e
+			err = &e
+		}
+		if err != nil {
+			return nil, errors.Join(err, a.forget(ctx))
 		}
 	}
-	return nil
+	return a, nil
 }
 
-func (s *Service) recordFailure(ctx context.Context, email, ip string) error {
-	now := s.now()
-	return s.store.AddFailure(ctx, now, now.Add(-s.cfg.LoginFailureWindow), accountKey(email, ip), ipKey(ip))
+// forget drops the attempt: it turned out not to be a wrong password.
+func (a *attempt) forget(ctx context.Context) error {
+	return a.s.store.ForgetFailures(ctx, a.ids)
+}
+
+// succeed drops the attempt and clears the account's failures from this
+// IP: the right password was given.
+func (a *attempt) succeed(ctx context.Context) error {
+	if err := a.forget(ctx); err != nil {
+		return err
+	}
+	return a.s.store.ClearFailures(ctx, accountKey(a.email, a.ip))
 }

@@ -146,16 +146,21 @@ func (s *Service) FinishOAuth(r *http.Request, name string, reply OAuthReply, cl
 		if err != nil {
 			return nil, err
 		}
+		s.Record(ctx, u.ID, models.EventProviderLinked, client, prof.Provider)
 		return &OAuthResult{User: u, Linked: true, Next: st.Next}, nil
 	}
-	u, err := s.userFor(ctx, prof)
+	u, linked, err := s.userFor(ctx, prof)
 	if err != nil {
 		return nil, err
+	}
+	if linked {
+		s.Record(ctx, u.ID, models.EventProviderLinked, client, prof.Provider+", by its verified email")
 	}
 	login, err := s.openSession(ctx, u, Grant(nil, u.ScopeList()), client, caller)
 	if err != nil {
 		return nil, err
 	}
+	s.Record(ctx, u.ID, models.EventLoginSucceeded, client, prof.Provider)
 	return &OAuthResult{Login: login, User: u, Next: st.Next}, nil
 }
 

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"errors"
 	"mime"
+	"net/http"
 
 	"github.com/labstack/echo/v4"
 )
@@ -21,6 +23,14 @@ func bind(c echo.Context, dst any) error {
 		}
 	}
 	if err := (&echo.DefaultBinder{}).BindBody(c, dst); err != nil {
+		// A chunked body has no Content-Length for BodyLimit to refuse up
+		// front; its reader stops at the limit, and Echo's binder would
+		// report that as a 400.
+		var tooLarge *http.MaxBytesError
+		var inner *echo.HTTPError
+		if errors.As(err, &tooLarge) || (errors.As(err, &inner) && errors.As(inner.Internal, &inner) && inner.Code == http.StatusRequestEntityTooLarge) {
+			return echo.ErrStatusRequestEntityTooLarge
+		}
 		return err
 	}
 	return nil

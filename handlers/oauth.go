@@ -103,7 +103,7 @@ func (h *handler) unlinkProvider(c echo.Context) error {
 	caller := callerOf(c)
 	name := c.Param("provider")
 	ctx := c.Request().Context()
-	if err := h.auth.UnlinkProvider(ctx, caller.User.ID, name); err != nil {
+	if err := h.auth.UnlinkProvider(ctx, caller.User.ID, name, clientOf(c)); err != nil {
 		page, perr := h.newMePage(ctx, caller)
 		if perr != nil {
 			return perr

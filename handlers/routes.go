@@ -20,7 +20,7 @@ func (h *handler) routes(e *echo.Echo) {
 	e.Use(h.logRequests())
 	e.Use(middleware.Recover())
 	e.Use(h.secureHeaders())
-	e.Use(middleware.BodyLimit("1M"))
+	e.Use(middleware.BodyLimit("1MiB")) // "1M" would be 10^6 bytes
 	if len(h.cfg.CORSAllowedOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins:     h.cfg.CORSAllowedOrigins,

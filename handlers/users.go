@@ -19,7 +19,8 @@ import (
 const (
 	defaultPerPage = 20
 	maxPerPage     = 100
-	maxQuery       = 254 // the longest email
+	maxPage        = 1_000_000 // keeps (page-1)*per_page far from overflowing
+	maxQuery       = 254       // the longest email
 )
 
 // usersPage is the data of users.html and the body of GET /api/users.
@@ -74,7 +75,7 @@ func paging(c echo.Context) (page, perPage int, err error) {
 		ok   func(int) bool
 		msg  string
 	}{
-		{"page", &page, func(n int) bool { return n >= 1 }, "Use a page number of 1 or more."},
+		{"page", &page, func(n int) bool { return n >= 1 && n <= maxPage }, "Use a page number from 1 to 1000000."},
 		{"per_page", &perPage, func(n int) bool { return n >= 1 && n <= maxPerPage }, "Use a number from 1 to 100."},
 	} {
 		raw := c.QueryParam(p.name)
@@ -137,7 +138,7 @@ func (h *handler) listUsers(c echo.Context) error {
 
 // userID reads the {id} path parameter; anything but a user id is 404.
 func userID(c echo.Context) (uint64, error) {
-	id, err := strconv.ParseUint(c.Param("id"), 10, 64)
+	id, err := strconv.ParseUint(c.Param("id"), 10, 63) // ids fit a signed BIGINT; a larger one names no user
 	if err != nil || id == 0 {
 		return 0, models.ErrNotFound
 	}

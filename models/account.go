@@ -98,7 +98,7 @@ func (s *Store) UpdateUser(ctx context.Context, userID uint64, ch UserChanges) (
 				return err
 			}
 		}
-		return tx.Take(&u, userID).Error
+		return withLinked(tx).Take(&u, userID).Error // providers, as every user read has them
 	})
 	if err != nil {
 		return nil, failed("update user", err)

@@ -195,7 +195,7 @@ func TestLoginFailures(t *testing.T) {
 		window := 15 * time.Minute
 		for i := range 3 {
 			at := base.Add(time.Duration(i) * time.Minute)
-			if err := s.AddFailure(ctx, at, at.Add(-window), "acct:a", "ip:1"); err != nil {
+			if _, err := s.AddAttempt(ctx, at, "acct:a", "ip:1"); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -224,13 +224,17 @@ func TestLoginFailures(t *testing.T) {
 			})
 		}
 
-		// A failure past the window drops the key's older rows.
+		// A late failure, then the sweep drops the rows that left the window.
 		late := base.Add(time.Hour)
-		if err := s.AddFailure(ctx, late, late.Add(-window), "acct:a"); err != nil {
+		ids, err := s.AddAttempt(ctx, late, "acct:a")
+		if err != nil || len(ids) != 1 {
+			t.Fatalf("AddAttempt: ids %v, error %v", ids, err)
+		}
+		if _, err := s.DeleteFailuresBefore(ctx, late.Add(-window)); err != nil {
 			t.Fatal(err)
 		}
 		if n, _, _ := s.CountFailures(ctx, "acct:a", time.Time{}); n != 1 {
-			t.Errorf("rows after a late failure: got %d, want 1 (the old ones pruned)", n)
+			t.Errorf("rows after the sweep: got %d, want 1 (the old ones pruned)", n)
 		}
 		if err := s.ClearFailures(ctx, "ip:1"); err != nil {
 			t.Fatal(err)
@@ -240,6 +244,12 @@ func TestLoginFailures(t *testing.T) {
 		}
 		if n, _, _ := s.CountFailures(ctx, "acct:a", time.Time{}); n != 1 {
 			t.Errorf("another key after ClearFailures: got %d, want 1", n)
+		}
+		if err := s.ForgetFailures(ctx, ids); err != nil {
+			t.Fatal(err)
+		}
+		if n, _, _ := s.CountFailures(ctx, "acct:a", time.Time{}); n != 0 {
+			t.Errorf("after ForgetFailures: got %d, want 0", n)
 		}
 	})
 }

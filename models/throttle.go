@@ -34,21 +34,39 @@ func (s *Store) CountFailures(ctx context.Context, key string, since time.Time) 
 	return n, oldest.At, nil
 }
 
-// AddFailure records one failure at the given time under each key, and
-// drops that key's rows older than before, so the table stays small.
-func (s *Store) AddFailure(ctx context.Context, at, before time.Time, keys ...string) error {
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		for _, k := range keys {
-			if err := tx.Where("`key` = ? AND at < ?", k, before).Delete(&LoginFailure{}).Error; err != nil {
-				return err
-			}
-			if err := tx.Create(&LoginFailure{Key: k, At: at}).Error; err != nil {
-				return err
-			}
-		}
+// AddAttempt records one failure at the given time under each key, in one
+// INSERT, and returns the ids of the rows, so an attempt counted before its
+// outcome is known can be forgotten. It deletes nothing: a delete of a key's
+// old rows in the same transaction takes gap locks that deadlock with
+// concurrent inserts on InnoDB. Old rows go in DeleteFailuresBefore.
+func (s *Store) AddAttempt(ctx context.Context, at time.Time, keys ...string) ([]uint64, error) {
+	rows := make([]LoginFailure, len(keys))
+	for i, k := range keys {
+		rows[i] = LoginFailure{Key: k, At: at}
+	}
+	if err := s.db.WithContext(ctx).Create(&rows).Error; err != nil {
+		return nil, failed("add failure", err)
+	}
+	ids := make([]uint64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	return ids, nil
+}
+
+// DeleteFailuresBefore drops failures that have left every window; the
+// sweep runs it.
+func (s *Store) DeleteFailuresBefore(ctx context.Context, before time.Time) (int64, error) {
+	res := s.db.WithContext(ctx).Where("at < ?", before).Delete(&LoginFailure{})
+	return res.RowsAffected, failed("sweep failures", res.Error)
+}
+
+// ForgetFailures deletes the rows with these ids.
+func (s *Store) ForgetFailures(ctx context.Context, ids []uint64) error {
+	if len(ids) == 0 {
 		return nil
-	})
-	return failed("add failure", err)
+	}
+	return failed("forget failures", s.db.WithContext(ctx).Delete(&LoginFailure{}, ids).Error)
 }
 
 // ClearFailures forgets the failures under key (after a good login).

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -164,4 +165,53 @@ func TestLogsKeepSecrets(t *testing.T) {
 			t.Errorf("the log holds %q", secret)
 		}
 	}
+}
+
+// TestInputLimits: the edges of what the server reads all answer 4xx with
+// the error shape, never 5xx.
+func TestInputLimits(t *testing.T) {
+	app := newApp(t, sqliteDB)
+	app.createUser(t, "root@example.com", "correct horse battery", withScopes("admin:read", "admin:write"))
+	c := app.client(t)
+	admin := bearer(c.loginAPI("root@example.com", "correct horse battery").AccessToken)
+	longName := `{"username": "` + strings.Repeat("a", 1_040_000) + `@example.com", "password": "x"}`
+	cases := []struct {
+		name       string
+		method     string
+		path       string
+		body       any
+		headers    []header
+		wantStatus int
+		wantCode   string
+	}{
+		{"a body over 10^6 bytes but under 1 MiB is read", http.MethodPost, "/api/login", longName, nil, 422, "invalid_input"},
+		{"a username longer than any email", http.MethodPost, "/api/login", formOf("username", strings.Repeat("a", 300)+"@example.com", "password", "x"), nil, 422, "invalid_input"},
+		{"a user id past the signed 64-bit range", http.MethodGet, "/api/users/9223372036854775808", nil, []header{admin}, 404, "not_found"},
+		{"a user id that is not a number", http.MethodGet, "/api/users/abc", nil, []header{admin}, 404, "not_found"},
+		{"a page number that would overflow the offset", http.MethodGet, "/api/users?page=9223372036854775807&per_page=100", nil, []header{admin}, 422, "invalid_input"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := c.do(tc.method, tc.path, tc.body, tc.headers...)
+			resp.wantStatus(t, tc.wantStatus)
+			if p := resp.problem(t); p.Error != tc.wantCode {
+				t.Errorf("error = %q, want %q", p.Error, tc.wantCode)
+			}
+		})
+	}
+	t.Run("a chunked body over 1 MiB is 413 too", func(t *testing.T) {
+		for _, contentType := range []string{"application/json", "application/x-www-form-urlencoded"} {
+			body := io.MultiReader(strings.NewReader(`{"username": "`), strings.NewReader(strings.Repeat("a", 2<<20)))
+			req, _ := http.NewRequest(http.MethodPost, app.URL+"/api/login", body) // no length: sent chunked
+			req.Header.Set("Content-Type", contentType)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusRequestEntityTooLarge {
+				t.Errorf("%s: status = %d, want 413", contentType, resp.StatusCode)
+			}
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -29,6 +30,39 @@ func TestOAuthIdentities(t *testing.T) {
 				}
 			}
 			app.client(t).loginAPI(demoEmail, "correct horse battery") // the password still works
+		})
+
+		t.Run("provider logins, links and unlinks reach the security log", func(t *testing.T) {
+			p := startOIDC(t)
+			app := newApp(t, db, withOIDCProvider("google", p))
+			app.createUser(t, demoEmail, "correct horse battery")
+			c := app.client(t)
+			c.callback(c.arrive(p, "google", false, "test-user@127.0.0.1"), false).wantRedirect(t, "/auth/home")
+			c.post("/api/me/providers/google/unlink", nil).wantStatus(t, http.StatusOK)
+			var me struct {
+				Events []eventBody `json:"events"`
+			}
+			c.get("/api/me").wantStatus(t, http.StatusOK).decode(t, &me)
+			want := []string{"provider_unlinked", "login_succeeded", "provider_linked"}
+			if got := eventKinds(me.Events); !cmp.Equal(got, want) {
+				t.Errorf("events = %v, want %v", got, want)
+			}
+		})
+
+		t.Run("an administrator's change keeps the linked providers in the answer", func(t *testing.T) {
+			p := startOIDC(t)
+			app := newApp(t, db, withOIDCProvider("google", p))
+			app.createUser(t, "root@example.com", "correct horse battery", withScopes("admin:read", "admin:write"))
+			c := app.client(t)
+			c.callback(c.arrive(p, "google", false, "test-user@127.0.0.1"), false).wantRedirect(t, "/auth/home")
+			id := c.me().ID
+			admin := bearer(app.client(t).loginAPI("root@example.com", "correct horse battery").AccessToken)
+			var u userBody
+			app.client(t).do(http.MethodPatch, "/api/users/"+strconv.FormatUint(id, 10), map[string]string{"full_name": "Renamed"}, admin).
+				wantStatus(t, http.StatusOK).decode(t, &u)
+			if u.FullName != "Renamed" || !cmp.Equal(u.Providers, []string{"google"}) {
+				t.Errorf("PATCH answered %+v, want the new name and providers [google]", u)
+			}
 		})
 
 		t.Run("a self-service sign-up with that email is not linked by email", func(t *testing.T) {

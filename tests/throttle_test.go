@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -47,6 +49,38 @@ func TestLoginThrottle(t *testing.T) {
 
 			app.clock.Advance(15*time.Minute + time.Second)
 			attacker.post("/api/login", right, from("203.0.113.9")).wantStatus(t, http.StatusOK)
+		})
+		t.Run("concurrent guesses cannot outrun the count", func(t *testing.T) {
+			app := newApp(t, db)
+			app.createUser(t, "ada@example.com", "correct horse battery")
+			const guesses = 30
+			statuses := make(chan int, guesses)
+			var wg sync.WaitGroup
+			for i := 0; i < guesses; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					form := formOf("username", "ada@example.com", "password", "guess "+strconv.Itoa(i))
+					req, _ := http.NewRequest(http.MethodPost, app.URL+"/api/login", strings.NewReader(form.Encode()))
+					req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					resp.Body.Close()
+					statuses <- resp.StatusCode
+				}()
+			}
+			wg.Wait()
+			close(statuses)
+			counted := map[int]int{}
+			for s := range statuses {
+				counted[s]++
+			}
+			if counted[http.StatusUnauthorized] > 5 || counted[http.StatusUnauthorized]+counted[http.StatusTooManyRequests] != guesses {
+				t.Errorf("answers = %v, want at most 5 password checks (401) and 429 for the rest", counted)
+			}
 		})
 		t.Run("per IP across accounts", func(t *testing.T) {
 			app := newApp(t, db, trustProxy("127.0.0.1/32"))
