@@ -10,9 +10,24 @@ import (
 // Register creates an account by self-service sign-up, with the default
 // scopes whatever the client sent, and logs it. Validation is CreateUser's
 // (422 with fields); an email in use is 409 email_taken.
+//
+// Sign-ups are counted per client IP like failed logins: at most
+// LOGIN_MAX_FAILURES_PER_IP within LOGIN_FAILURE_WINDOW, refused or not (a
+// 409 email_taken answers whether an email has an account, so each try
+// counts), then 429. Each sign-up holds an argon2id slot, so a flood of
+// them would otherwise starve logins.
 func (s *Service) Register(ctx context.Context, nu NewUser, client Client) (*models.User, error) {
 	nu.Scopes = nil // never chosen by a client: DefaultScopes
 	nu.EmailVerified = false
+	now := s.now()
+	key := "signup:" + client.IP
+	ids, err := s.store.AddAttempt(ctx, now, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.overLimit(ctx, key, s.cfg.LoginMaxFailuresPerIP, now); err != nil {
+		return nil, errors.Join(err, s.store.ForgetFailures(ctx, ids))
+	}
 	u, err := s.CreateUser(ctx, nu)
 	if err != nil {
 		return nil, err

@@ -126,7 +126,6 @@ func (s *Service) beginAttempt(ctx context.Context, email, ip string) (*attempt,
 		return nil, err
 	}
 	a := &attempt{s: s, email: email, ip: ip, ids: ids}
-	since := now.Add(-s.cfg.LoginFailureWindow)
 	for _, l := range []struct {
 		key string
 		max int
@@ -134,21 +133,28 @@ func (s *Service) beginAttempt(ctx context.Context, email, ip string) (*attempt,
 		{accountKey(email, ip), s.cfg.LoginMaxFailures},
 		{ipKey(ip), s.cfg.LoginMaxFailuresPerIP},
 	} {
-		n, oldest, err := s.store.CountFailures(ctx, l.key, since)
-		if err == nil && n > int64(l.max) { // this attempt is one of the n
-			wait := oldest.Add(s.cfg.LoginFailureWindow).Sub(now)
-			if wait < time.Second {
-				wait = time.Second
-			}
-			e := *errTooMany
-			e.RetryAfter = wait
-			err = &e
-		}
-		if err != nil {
+		if err := s.overLimit(ctx, l.key, l.max, now); err != nil {
 			return nil, errors.Join(err, a.forget(ctx))
 		}
 	}
 	return a, nil
+}
+
+// overLimit is 429 too_many_attempts, with Retry-After at the moment the
+// oldest counted row leaves the window, when more than max rows stand under
+// key within it (the caller's own attempt is one of them).
+func (s *Service) overLimit(ctx context.Context, key string, max int, now time.Time) error {
+	n, oldest, err := s.store.CountFailures(ctx, key, now.Add(-s.cfg.LoginFailureWindow))
+	if err != nil || n <= int64(max) {
+		return err
+	}
+	wait := oldest.Add(s.cfg.LoginFailureWindow).Sub(now)
+	if wait < time.Second {
+		wait = time.Second
+	}
+	e := *errTooMany
+	e.RetryAfter = wait
+	return &e
 }
 
 // forget drops the attempt: it turned out not to be a wrong password.

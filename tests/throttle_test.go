@@ -188,3 +188,23 @@ func TestDatabaseDown(t *testing.T) {
 		c.get("/healthz").wantStatus(t, http.StatusOK)
 	})
 }
+
+// TestSignupThrottle: sign-ups count per client IP like failed logins, so a
+// flood of them (each holds an argon2id slot) or of email_taken probes
+// ends in 429; another IP is not affected.
+func TestSignupThrottle(t *testing.T) {
+	eachDB(t, func(t *testing.T, db database) {
+		app := newApp(t, db, trustProxy("127.0.0.1/32"), func(c *config.Config) { c.LoginMaxFailuresPerIP = 3 })
+		c := app.client(t)
+		for i := 0; i < 3; i++ {
+			body := map[string]string{"email": "u" + strconv.Itoa(i) + "@example.com", "full_name": "U", "password": "correct horse battery"}
+			c.post("/api/register", body, from("203.0.113.9")).wantStatus(t, http.StatusCreated)
+		}
+		body := map[string]string{"email": "late@example.com", "full_name": "Late", "password": "correct horse battery"}
+		resp := c.post("/api/register", body, from("203.0.113.9")).wantStatus(t, http.StatusTooManyRequests)
+		if p := resp.problem(t); p.Error != "too_many_attempts" || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("problem = %+v, Retry-After %q", p, resp.Header.Get("Retry-After"))
+		}
+		c.post("/api/register", body, from("198.51.100.7")).wantStatus(t, http.StatusCreated)
+	})
+}
