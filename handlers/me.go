@@ -21,6 +21,7 @@ type mePage struct {
 	models.UserView
 	Events      []models.EventView `json:"events"`
 	Connections []connection       `json:"-"`
+	HasPassword bool               `json:"-"` // the page offers a password change only then
 }
 
 func (h *handler) newMePage(ctx context.Context, caller *auth.Caller) (mePage, error) {
@@ -29,7 +30,7 @@ func (h *handler) newMePage(ctx context.Context, caller *auth.Caller) (mePage, e
 		return mePage{}, err
 	}
 	u := caller.User.View()
-	return mePage{UserView: u, Events: events, Connections: h.connections(u)}, nil
+	return mePage{UserView: u, Events: events, Connections: h.connections(u), HasPassword: caller.User.PasswordHash != ""}, nil
 }
 
 // eventViews is userID's security log, newest first.

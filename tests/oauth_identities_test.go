@@ -148,6 +148,10 @@ func TestOAuthIdentities(t *testing.T) {
 			app := newApp(t, db, withOIDCProvider("google", p))
 			c := app.client(t)
 			c.callback(c.arrive(p, "google", false, "test-user@127.0.0.1"), false).wantRedirect(t, "/auth/home")
+			page := c.get("/admin/me", asHTML).wantStatus(t, http.StatusOK).doc(t)
+			if page.Find(`form[action="/admin/me/password"]`).Length() != 0 || page.Find("#no-password").Length() != 1 {
+				t.Errorf("My info offers a password change to an account without a password")
+			}
 			for _, password := range []string{"", "verysecure"} {
 				resp := app.client(t).post("/api/login", url.Values{"username": {demoEmail}, "password": {password}})
 				if resp.StatusCode == http.StatusOK {
