@@ -88,7 +88,7 @@ type app struct {
 
 func open(ctx context.Context, cfg config.Config, logOut io.Writer) (*app, error) {
 	log := slog.New(slog.NewTextHandler(logOut, nil))
-	store, err := models.Open(cfg.DatabaseURL)
+	store, err := models.Open(cfg.DatabaseURL, cfg.DBTimeout)
 	if err != nil {
 		return nil, err
 	}

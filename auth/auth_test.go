@@ -48,7 +48,7 @@ type fixture struct {
 // BenchmarkPasswordVerify) and fixed secrets.
 func newFixture(t testing.TB, overrides ...string) *fixture {
 	t.Helper()
-	store, err := models.Open("sqlite://" + filepath.Join(t.TempDir(), "gatehouse.db"))
+	store, err := models.Open("sqlite://"+filepath.Join(t.TempDir(), "gatehouse.db"), 0)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}

@@ -17,6 +17,10 @@ import (
 // row's columns are the session's data.
 type rowKey struct{}
 
+// userKey is where SessionStore keeps the row's user, read in the same
+// query, for the length of one request.
+type userKey struct{}
+
 // SessionStore is a gorilla/sessions Store whose sessions are rows of the
 // sessions table. The cookie holds only a signed random token (256 bits);
 // the row is found by the token's SHA-256. It was written here rather than
@@ -77,7 +81,7 @@ func (st *SessionStore) New(r *http.Request, name string) (*sessions.Session, er
 	if err := securecookie.DecodeMulti(name, cookie.Value, &token, st.codecs...); err != nil {
 		return s, ErrSessionEnded
 	}
-	row, err := st.svc.store.SessionByTokenHash(r.Context(), hashToken(token))
+	row, u, err := st.svc.store.SessionByTokenHash(r.Context(), hashToken(token))
 	if errors.Is(err, models.ErrNotFound) {
 		return s, ErrSessionEnded
 	}
@@ -87,6 +91,7 @@ func (st *SessionStore) New(r *http.Request, name string) (*sessions.Session, er
 	s.ID = token
 	s.IsNew = false
 	s.Values[rowKey{}] = row
+	s.Values[userKey{}] = u
 	return s, nil
 }
 
@@ -134,15 +139,17 @@ func (s *Service) Authenticate(r *http.Request) (*Caller, error) {
 		return nil, err
 	}
 	row, ok := sess.Values[rowKey{}].(*models.Session)
-	if !ok {
+	u, _ := sess.Values[userKey{}].(*models.User)
+	if !ok || u == nil {
 		return nil, nil
 	}
-	return s.callerFor(r.Context(), row)
+	return s.callerFor(r.Context(), row, u)
 }
 
-// callerFor checks a session row against the clock and its user, records
-// activity at most once a minute, and returns the caller it stands for.
-func (s *Service) callerFor(ctx context.Context, row *models.Session) (*Caller, error) {
+// callerFor checks a session row and its user (read together in one
+// query) against the clock, records activity when it is due (touchEvery),
+// and returns the caller they stand for.
+func (s *Service) callerFor(ctx context.Context, row *models.Session, u *models.User) (*Caller, error) {
 	now := s.now()
 	if !now.Before(row.ExpiresAt) || !now.Before(row.LastSeenAt.Add(s.cfg.SessionIdleTimeout)) {
 		if err := s.store.DeleteSession(ctx, row.PublicID, 0); err != nil && !errors.Is(err, models.ErrNotFound) {
@@ -150,17 +157,10 @@ func (s *Service) callerFor(ctx context.Context, row *models.Session) (*Caller, 
 		}
 		return nil, ErrSessionEnded
 	}
-	u, err := s.store.UserByID(ctx, row.UserID)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, ErrSessionEnded
-	}
-	if err != nil {
-		return nil, err
-	}
 	if u.Disabled {
 		return nil, ErrSessionEnded
 	}
-	if now.Sub(row.LastSeenAt) > time.Minute {
+	if now.Sub(row.LastSeenAt) >= s.touchEvery() {
 		if err := s.store.TouchSession(ctx, row.PublicID, now); err != nil {
 			return nil, err
 		}
@@ -171,11 +171,20 @@ func (s *Service) callerFor(ctx context.Context, row *models.Session) (*Caller, 
 	return &Caller{User: u, Session: row, Scopes: intersect(SplitScopes(row.Scopes), u.ScopeList())}, nil
 }
 
+// touchEvery is how stale a session's recorded activity may get before a
+// request writes it again: a quarter of SESSION_IDLE_TIMEOUT, so an active
+// session never idles out (contract §9), and no more often than once a
+// minute when the timeout allows it, so reads stay reads.
+func (s *Service) touchEvery() time.Duration {
+	return min(s.cfg.SessionIdleTimeout/4, time.Minute)
+}
+
 // SaveCookie sets the cookie of a session Login just opened.
 func (s *Service) SaveCookie(w http.ResponseWriter, r *http.Request, c *Caller) error {
 	sess, _ := s.sessions.Get(r, s.sessions.CookieName()) // a stale cookie is being replaced: its error is moot
 	sess.ID = c.token
 	sess.Values[rowKey{}] = c.Session
+	sess.Values[userKey{}] = c.User
 	sess.Options.MaxAge = s.sessions.options.MaxAge
 	return s.sessions.Save(r, w, sess)
 }

@@ -97,7 +97,7 @@ func (s *Service) authenticateToken(ctx context.Context, raw string) (*Caller, e
 	if err != nil {
 		return nil, err
 	}
-	sess, err := s.store.SessionByPublicID(ctx, cl.SID)
+	sess, u, err := s.store.SessionByPublicID(ctx, cl.SID)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, ErrInvalidToken
 	}
@@ -107,7 +107,7 @@ func (s *Service) authenticateToken(ctx context.Context, raw string) (*Caller, e
 	if strconv.FormatUint(sess.UserID, 10) != cl.Subject {
 		return nil, ErrInvalidToken
 	}
-	c, err := s.callerFor(ctx, sess)
+	c, err := s.callerFor(ctx, sess, u)
 	if err != nil {
 		if errors.Is(err, ErrSessionEnded) {
 			return nil, ErrInvalidToken

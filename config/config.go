@@ -27,7 +27,8 @@ type Config struct {
 	Addr        string
 	BaseURL     *url.URL
 	DatabaseURL string
-	DataDir     string // where the SQLite file and generated secrets live
+	DBTimeout   time.Duration // the deadline of every database call
+	DataDir     string        // where the SQLite file and generated secrets live
 	AppEnv      string
 
 	SessionSecret []byte
@@ -143,6 +144,7 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 	c := Config{
 		Addr:        r.str("ADDR", "127.0.0.1:8000"),
 		DatabaseURL: r.str("DATABASE_URL", "sqlite://data/gatehouse.db"),
+		DBTimeout:   r.duration("DB_TIMEOUT", 3*time.Second),
 		DataDir:     r.str("DATA_DIR", "data"),
 		AppEnv:      r.str("APP_ENV", "development"),
 
@@ -234,7 +236,7 @@ func (c *Config) validate(baseURL string) error {
 	}
 	for name, d := range map[string]time.Duration{"ACCESS_TOKEN_TTL": c.AccessTokenTTL,
 		"SESSION_IDLE_TIMEOUT": c.SessionIdleTimeout, "SESSION_MAX_AGE": c.SessionMaxAge,
-		"LOGIN_FAILURE_WINDOW": c.LoginFailureWindow} {
+		"LOGIN_FAILURE_WINDOW": c.LoginFailureWindow, "DB_TIMEOUT": c.DBTimeout} {
 		if d <= 0 {
 			return fmt.Errorf("%s must be a positive duration such as 30m", name)
 		}

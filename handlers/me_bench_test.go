@@ -34,7 +34,7 @@ func BenchmarkMe(b *testing.B) {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	store, err := models.Open(cfg.DatabaseURL)
+	store, err := models.Open(cfg.DatabaseURL, cfg.DBTimeout)
 	if err != nil {
 		b.Fatal(err)
 	}

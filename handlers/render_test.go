@@ -23,6 +23,7 @@ var pageData = map[string]any{
 	"error.html":    nil,
 	"register.html": registerPage{},
 	"sessions.html": sessionsPage{},
+	"events.html":   eventList{},
 	"posts.html":    postsPage{},
 	"users.html":    usersPage{},
 	"user.html":     userPage{},

@@ -50,6 +50,8 @@ func (h *handler) routes(e *echo.Echo) {
 
 	e.GET("/admin/me", h.me, read)
 	api.GET("/me", h.me, read)
+	e.GET("/admin/me/events", h.listEvents, read)
+	api.GET("/me/events", h.listEvents, read)
 
 	e.GET("/auth/register", h.registerPage, h.registrationOn)
 	e.POST("/auth/register", h.register, h.registrationOn)

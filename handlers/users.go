@@ -154,7 +154,7 @@ func (h *handler) newUserPage(ctx context.Context, caller *auth.Caller, id uint6
 	if err != nil {
 		return userPage{}, err
 	}
-	events, err := h.eventViews(ctx, u.ID)
+	events, err := h.eventViews(ctx, u.ID, eventsShown)
 	if err != nil {
 		return userPage{}, err
 	}

@@ -10,7 +10,7 @@ import (
 
 func openTestStore(tb testing.TB) *Store {
 	tb.Helper()
-	s, err := Open("sqlite://" + filepath.Join(tb.TempDir(), "test.db"))
+	s, err := Open("sqlite://"+filepath.Join(tb.TempDir(), "test.db"), 0)
 	if err != nil {
 		tb.Fatal(err)
 	}

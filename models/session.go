@@ -38,24 +38,6 @@ func (s *Store) CreateSession(ctx context.Context, sess *Session, replacing stri
 	return failed("create session", err)
 }
 
-// SessionByTokenHash finds a session by the hash of its cookie token.
-func (s *Store) SessionByTokenHash(ctx context.Context, hash string) (*Session, error) {
-	var sess Session
-	if err := s.db.WithContext(ctx).Where("token_hash = ?", hash).Take(&sess).Error; err != nil {
-		return nil, failed("session by token", err)
-	}
-	return &sess, nil
-}
-
-// SessionByPublicID finds a session by its public handle.
-func (s *Store) SessionByPublicID(ctx context.Context, publicID string) (*Session, error) {
-	var sess Session
-	if err := s.db.WithContext(ctx).Where("public_id = ?", publicID).Take(&sess).Error; err != nil {
-		return nil, failed("session by id", err)
-	}
-	return &sess, nil
-}
-
 // SessionsByUser lists a user's sessions, newest first.
 func (s *Store) SessionsByUser(ctx context.Context, userID uint64) ([]Session, error) {
 	var out []Session

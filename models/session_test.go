@@ -117,7 +117,7 @@ func TestCreateSessionReplacing(t *testing.T) {
 		if diff := cmp.Diff([]string{"new", "other"}, sessionIDs(t, s, ada.ID)); diff != "" {
 			t.Errorf("sessions (-want +got):\n%s", diff)
 		}
-		if _, err := s.SessionByTokenHash(ctx, old.TokenHash); err != ErrNotFound {
+		if _, _, err := s.SessionByTokenHash(ctx, old.TokenHash); err != ErrNotFound {
 			t.Errorf("the replaced session: got %v, want %v", err, ErrNotFound)
 		}
 		// A duplicate public id fails the insert and rolls back the delete.
@@ -136,11 +136,11 @@ func TestSessionRoundTrip(t *testing.T) {
 		ctx := context.Background()
 		ada := addUser(t, s, "ada@example.com", "Ada")
 		want := addSession(t, s, ada.ID, "ada-1")
-		byHash, err := s.SessionByTokenHash(ctx, want.TokenHash)
+		byHash, _, err := s.SessionByTokenHash(ctx, want.TokenHash)
 		if err != nil {
 			t.Fatal(err)
 		}
-		byID, err := s.SessionByPublicID(ctx, want.PublicID)
+		byID, _, err := s.SessionByPublicID(ctx, want.PublicID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,11 +154,11 @@ func TestSessionRoundTrip(t *testing.T) {
 		if err := s.TouchSession(ctx, want.PublicID, later); err != nil {
 			t.Fatal(err)
 		}
-		got, _ := s.SessionByPublicID(ctx, want.PublicID)
+		got, _, _ := s.SessionByPublicID(ctx, want.PublicID)
 		if !got.LastSeenAt.Equal(later) {
 			t.Errorf("last seen: got %v, want %v", got.LastSeenAt, later)
 		}
-		if _, err := s.SessionByPublicID(ctx, "nope"); err != ErrNotFound {
+		if _, _, err := s.SessionByPublicID(ctx, "nope"); err != ErrNotFound {
 			t.Errorf("unknown id: got %v, want %v", err, ErrNotFound)
 		}
 	})

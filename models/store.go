@@ -26,13 +26,24 @@ import (
 type Store struct {
 	db      *gorm.DB
 	dialect string
+	timeout time.Duration // DB_TIMEOUT: the deadline of every call
+	// The hot-path reads (caller.go) use statements prepared once: on
+	// SQLite through reads, a pool of read-only connections beside the
+	// single writer (WAL lets them run while a write commits); on MySQL
+	// through stmts, on the one pool.
+	reads *sqliteReads
+	stmts *stmtCache
 }
 
 // Open connects to databaseURL: sqlite://relative/path.db,
 // sqlite:///absolute/path.db or mysql://USER:PASS@HOST:PORT/DB[?params].
-// It does not migrate; call Migrate.
-func Open(databaseURL string) (*Store, error) {
-	dialector, err := dialectorFor(databaseURL)
+// timeout (DB_TIMEOUT) bounds every database call; zero means the default,
+// 3 s. It does not migrate; call Migrate.
+func Open(databaseURL string, timeout time.Duration) (*Store, error) {
+	if timeout <= 0 {
+		timeout = defaultTimeout
+	}
+	dialector, path, err := dialectorFor(databaseURL, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -48,44 +59,53 @@ func Open(databaseURL string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	s := &Store{db: db, dialect: dialector.Name()}
+	s := &Store{db: db, dialect: dialector.Name(), timeout: timeout}
 	if s.dialect == "sqlite" {
 		// One writer at a time is SQLite's model; a single connection turns
-		// "database is locked" races into an orderly queue.
+		// "database is locked" races into an orderly queue. The hot-path
+		// reads have connections of their own (sqliteReads).
 		sqlDB.SetMaxOpenConns(1)
+		s.reads = newSQLiteReads(path, sqliteReaders, timeout)
 	} else {
 		sqlDB.SetMaxOpenConns(20)
-		sqlDB.SetMaxIdleConns(10)
+		sqlDB.SetMaxIdleConns(20) // a busy instance keeps its connections instead of redialling
 		sqlDB.SetConnMaxLifetime(5 * time.Minute)
+		s.stmts = &stmtCache{db: sqlDB}
 	}
 	return s, nil
 }
 
-func dialectorFor(databaseURL string) (gorm.Dialector, error) {
+// sqliteReaders is the size of SQLite's read pool: enough to keep two
+// cores busy while one connection waits on the disk.
+const sqliteReaders = 4
+
+// dialectorFor returns GORM's dialector for databaseURL and, for SQLite,
+// the database file's path.
+func dialectorFor(databaseURL string, timeout time.Duration) (gorm.Dialector, string, error) {
 	scheme, rest, ok := strings.Cut(databaseURL, "://")
 	if !ok {
-		return nil, errors.New("DATABASE_URL must start with sqlite:// or mysql://")
+		return nil, "", errors.New("DATABASE_URL must start with sqlite:// or mysql://")
 	}
 	switch scheme {
 	case "sqlite":
 		path, query, _ := strings.Cut(rest, "?")
 		if path == "" || path == "/" {
-			return nil, errors.New("DATABASE_URL names no SQLite file")
+			return nil, "", errors.New("DATABASE_URL names no SQLite file")
 		}
 		if dir := filepath.Dir(path); dir != "." {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, fmt.Errorf("DATABASE_URL: create %s: %w", dir, err)
+				return nil, "", fmt.Errorf("DATABASE_URL: create %s: %w", dir, err)
 			}
 		}
 		pragmas := "_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_txlock=immediate"
 		if query != "" {
 			pragmas += "&" + query
 		}
-		return sqlite.Open("file:" + path + "?" + pragmas), nil
+		return sqlite.Open("file:" + path + "?" + pragmas), path, nil
 	case "mysql":
 		u, err := url.Parse(databaseURL)
 		if err != nil || u.Host == "" || strings.Trim(u.Path, "/") == "" {
-			return nil, errors.New("DATABASE_URL must look like mysql://USER:PASS@HOST:PORT/DB")
+			return nil, "", errors.New("DATABASE_URL must look like mysql://USER:PASS@HOST:PORT/DB")
 		}
 		cfg := mysqldriver.NewConfig()
 		cfg.Net = "tcp"
@@ -100,17 +120,17 @@ func dialectorFor(databaseURL string) (gorm.Dialector, error) {
 		cfg.InterpolateParams = true // no server-side prepare per statement: about half the round trips
 		cfg.Params = map[string]string{"charset": "utf8mb4"}
 		cfg.Collation = "utf8mb4_bin"
-		cfg.Timeout = 5 * time.Second
+		cfg.Timeout = timeout // dialling; each call's context bounds the rest
 		dsn := cfg.FormatDSN()
 		if u.RawQuery != "" {
 			dsn += "&" + u.RawQuery // the caller's params win over our defaults
 		}
 		if _, err := mysqldriver.ParseDSN(dsn); err != nil {
-			return nil, errors.New("DATABASE_URL has a parameter the MySQL driver does not accept")
+			return nil, "", errors.New("DATABASE_URL has a parameter the MySQL driver does not accept")
 		}
-		return mysql.Open(dsn), nil
+		return mysql.Open(dsn), "", nil
 	default:
-		return nil, fmt.Errorf("DATABASE_URL scheme %q is not supported (use sqlite:// or mysql://)", scheme)
+		return nil, "", fmt.Errorf("DATABASE_URL scheme %q is not supported (use sqlite:// or mysql://)", scheme)
 	}
 }
 
@@ -142,11 +162,17 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close releases the connection pool.
+// Close releases the connection pools.
 func (s *Store) Close() error {
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err
+	}
+	if s.reads != nil {
+		s.reads.close()
+	}
+	if s.stmts != nil {
+		s.stmts.close()
 	}
 	return sqlDB.Close()
 }

@@ -45,7 +45,7 @@ func eachDB(t *testing.T, test func(t *testing.T, s *Store)) {
 // "mysql"), dropped or removed when the test ends.
 func newStore(t *testing.T, db string) *Store {
 	t.Helper()
-	s, err := Open(freshDatabaseURL(t, db))
+	s, err := Open(freshDatabaseURL(t, db), 0)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -112,7 +112,7 @@ func TestOpenRejects(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s, err := Open(tc.url)
+			s, err := Open(tc.url, 0)
 			if err == nil {
 				s.Close()
 				t.Fatalf("Open(%q): got no error, want one", tc.url)
@@ -130,7 +130,7 @@ func TestOpenRejects(t *testing.T) {
 func TestOpenSQLiteCreatesDirectory(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "a", "b", "gatehouse.db")
-	s, err := Open("sqlite://" + path)
+	s, err := Open("sqlite://"+path, 0)
 	if err != nil {
 		t.Fatalf("Open: got %v, want none", err)
 	}
@@ -220,7 +220,7 @@ func TestClosedDatabase(t *testing.T) {
 			"UserByID":           second(s.UserByID(ctx, u.ID)),
 			"UserByEmail":        second(s.UserByEmail(ctx, u.Email)),
 			"CreateUser":         s.CreateUser(ctx, &User{Email: "bob@example.com"}),
-			"SessionByTokenHash": second(s.SessionByTokenHash(ctx, "x")),
+			"SessionByTokenHash": third(s.SessionByTokenHash(ctx, "x")),
 			"SetUserDisabled":    s.SetUserDisabled(ctx, u.ID, true),
 			"Ping":               s.Ping(ctx),
 		}
@@ -233,6 +233,8 @@ func TestClosedDatabase(t *testing.T) {
 }
 
 func second[T any](_ T, err error) error { return err }
+
+func third[T, U any](_ T, _ U, err error) error { return err }
 
 func TestErrorIs(t *testing.T) {
 	t.Parallel()

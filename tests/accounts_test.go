@@ -1,8 +1,10 @@
 package tests
 
 import (
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -34,10 +36,9 @@ type eventBody struct {
 	Detail    string    `json:"detail"`
 }
 
-// meBody is GET /api/me: the user object and the last events.
-type meBody struct {
-	userBody
-	Events []eventBody `json:"events"`
+// eventsBody is GET /api/me/events: the security log, newest first.
+type eventsBody struct {
+	Items []eventBody `json:"items"`
 }
 
 func (c *client) patch(path string, body any, headers ...header) *response {
@@ -109,9 +110,9 @@ func TestRegister(t *testing.T) {
 				t.Errorf("home does not greet the new user")
 			}
 			c.get("/auth/register", asHTML).wantRedirect(t, "/auth/home")
-			var me meBody
-			c.get("/api/me").wantStatus(t, http.StatusOK).decode(t, &me)
-			if diff := cmp.Diff([]string{"login_succeeded", "registered"}, eventKinds(me.Events)); diff != "" {
+			var log eventsBody
+			c.get("/api/me/events").wantStatus(t, http.StatusOK).decode(t, &log)
+			if diff := cmp.Diff([]string{"login_succeeded", "registered"}, eventKinds(log.Items)); diff != "" {
 				t.Errorf("security log (-want +got):\n%s", diff)
 			}
 		})
@@ -218,6 +219,29 @@ func TestRegistrationOff(t *testing.T) {
 	})
 }
 
+// TestMe pins GET /api/me to the user object alone (contract §2): exactly
+// its fields, by bearer token and by cookie; the security log has a route
+// of its own.
+func TestMe(t *testing.T) {
+	eachDB(t, func(t *testing.T, db database) {
+		app := newApp(t, db)
+		app.createUser(t, "ada@example.com", goodPassword, withName("Ada Lovelace"))
+		c := app.client(t)
+		tok := c.loginAPI("ada@example.com", goodPassword)
+		want := []string{"created_at", "disabled", "email", "full_name", "id", "providers", "scopes"}
+		for name, headers := range map[string][]header{"by bearer": {bearer(tok.AccessToken)}, "by cookie": nil} {
+			var me map[string]any
+			c.get("/api/me", headers...).wantStatus(t, http.StatusOK).decode(t, &me)
+			if diff := cmp.Diff(want, slices.Sorted(maps.Keys(me))); diff != "" {
+				t.Errorf("%s: /api/me fields (-want +got):\n%s", name, diff)
+			}
+			if me["email"] != "ada@example.com" || me["full_name"] != "Ada Lovelace" {
+				t.Errorf("%s: /api/me = %v", name, me)
+			}
+		}
+	})
+}
+
 func TestSecurityLog(t *testing.T) {
 	eachDB(t, func(t *testing.T, db database) {
 		app := newApp(t, db)
@@ -235,13 +259,13 @@ func TestSecurityLog(t *testing.T) {
 		c.post("/auth/token", url.Values{"username": {"ada@example.com"}, "password": {goodPassword}}, asHTML, firefox).
 			wantRedirect(t, "/auth/home")
 
-		var me meBody
-		c.get("/api/me").wantStatus(t, http.StatusOK).decode(t, &me)
+		var log eventsBody
+		c.get("/api/me/events").wantStatus(t, http.StatusOK).decode(t, &log)
 		want := []string{"login_succeeded", "logout", "login_succeeded", "login_failed"}
-		if diff := cmp.Diff(want, eventKinds(me.Events)); diff != "" {
+		if diff := cmp.Diff(want, eventKinds(log.Items)); diff != "" {
 			t.Fatalf("events, newest first (-want +got):\n%s", diff)
 		}
-		failed := me.Events[3]
+		failed := log.Items[3]
 		if failed.IP != "127.0.0.1" || !strings.Contains(failed.UserAgent, "Firefox/128.0") || failed.Detail != "wrong password" || failed.At.IsZero() {
 			t.Errorf("the failed login event = %+v", failed)
 		}
@@ -259,18 +283,40 @@ func TestSecurityLog(t *testing.T) {
 			t.Errorf("the failed login row reads %q", text)
 		}
 
-		t.Run("only the last 20 are shown", func(t *testing.T) {
+		t.Run("the last 20 by default, up to 100 with limit", func(t *testing.T) {
 			for range 20 {
 				app.client(t).loginAPI("ada@example.com", goodPassword)
 			}
-			var me meBody
-			c.get("/api/me").wantStatus(t, http.StatusOK).decode(t, &me)
-			if len(me.Events) != 20 {
-				t.Errorf("%d events, want 20", len(me.Events))
+			var log eventsBody
+			c.get("/api/me/events").wantStatus(t, http.StatusOK).decode(t, &log)
+			if len(log.Items) != 20 {
+				t.Errorf("%d events, want 20", len(log.Items))
 			}
 			if n := c.get("/admin/me", asHTML).doc(t).Find("#events tbody tr").Length(); n != 20 {
 				t.Errorf("the page shows %d events, want 20", n)
 			}
+			c.get("/api/me/events?limit=3").wantStatus(t, http.StatusOK).decode(t, &log)
+			if got := eventKinds(log.Items); !cmp.Equal(got, []string{"login_succeeded", "login_succeeded", "login_succeeded"}) {
+				t.Errorf("limit=3: got %v, want the three newest", got)
+			}
+			c.get("/api/me/events?limit=100").wantStatus(t, http.StatusOK).decode(t, &log)
+			if len(log.Items) != 24 {
+				t.Errorf("limit=100: %d events, want all 24", len(log.Items))
+			}
+			if n := c.get("/admin/me/events?limit=100", asHTML).wantStatus(t, http.StatusOK).doc(t).Find("#events tbody tr").Length(); n != 24 {
+				t.Errorf("the security log page shows %d events, want 24", n)
+			}
+		})
+
+		t.Run("a limit outside 1 to 100 is refused in both formats", func(t *testing.T) {
+			for _, limit := range []string{"0", "101", "-1"} {
+				p := c.get("/api/me/events?limit="+limit).wantProblem(t, http.StatusUnprocessableEntity, "invalid_input")
+				if p.Fields["limit"] == "" {
+					t.Errorf("limit=%s: got fields %v, want one for limit", limit, p.Fields)
+				}
+				c.get("/admin/me/events?limit="+limit, asHTML).wantStatus(t, http.StatusUnprocessableEntity)
+			}
+			c.get("/api/me/events?limit=ten").wantProblem(t, http.StatusBadRequest, "bad_request")
 		})
 	})
 }

@@ -175,7 +175,7 @@ func newApp(t *testing.T, db database, opts ...option) *app {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	store, err := models.Open(cfg.DatabaseURL)
+	store, err := models.Open(cfg.DatabaseURL, cfg.DBTimeout)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}

@@ -39,12 +39,10 @@ func TestOAuthIdentities(t *testing.T) {
 			c := app.client(t)
 			c.callback(c.arrive(p, "google", false, "test-user@127.0.0.1"), false).wantRedirect(t, "/auth/home")
 			c.post("/api/me/providers/google/unlink", nil).wantStatus(t, http.StatusOK)
-			var me struct {
-				Events []eventBody `json:"events"`
-			}
-			c.get("/api/me").wantStatus(t, http.StatusOK).decode(t, &me)
+			var log eventsBody
+			c.get("/api/me/events").wantStatus(t, http.StatusOK).decode(t, &log)
 			want := []string{"provider_unlinked", "login_succeeded", "provider_linked"}
-			if got := eventKinds(me.Events); !cmp.Equal(got, want) {
+			if got := eventKinds(log.Items); !cmp.Equal(got, want) {
 				t.Errorf("events = %v, want %v", got, want)
 			}
 		})

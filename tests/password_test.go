@@ -98,14 +98,14 @@ func TestChangePassword(t *testing.T) {
 				wantProblem(t, http.StatusUnauthorized, "invalid_credentials")
 			app.client(t).loginAPI("ada@example.com", newPassword)
 
-			var mine meBody
-			me.get("/api/me").decode(t, &mine)
+			var mine eventsBody
+			me.get("/api/me/events").decode(t, &mine)
 			want := []string{"login_succeeded", "login_failed", "password_changed"} // newest first
-			if got := eventKinds(mine.Events); len(got) < 3 || !slices.Equal(got[:3], want) {
+			if got := eventKinds(mine.Items); len(got) < 3 || !slices.Equal(got[:3], want) {
 				t.Errorf("security log = %v, want it to start %v", got, want)
 			}
-			if !slices.Contains(eventKinds(mine.Events), "password_change_failed") {
-				t.Errorf("the wrong current passwords are not in the security log: %v", eventKinds(mine.Events))
+			if !slices.Contains(eventKinds(mine.Items), "password_change_failed") {
+				t.Errorf("the wrong current passwords are not in the security log: %v", eventKinds(mine.Items))
 			}
 		})
 	})

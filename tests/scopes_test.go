@@ -126,7 +126,7 @@ func TestScopeEscalation(t *testing.T) {
 			if doc := browser.get("/auth/home", asHTML).doc(t); doc.Find(`nav a[href="/admin/users"]`).Length() != 0 {
 				t.Errorf("a normal user is offered the Users page")
 			}
-			var me meBody
+			var me userBody
 			c.get("/api/me", bearer(tok.AccessToken)).decode(t, &me)
 			if !slices.Equal(me.Scopes, []string{"user:read", "user:write"}) {
 				t.Errorf("bob's scopes changed: %v", me.Scopes)

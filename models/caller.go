@@ -1,0 +1,119 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"sync"
+	"time"
+)
+
+// callerColumns is one authenticated request's whole read: the session,
+// its user and the providers linked to that user, in one round trip.
+// It is hand-written SQL on a statement prepared once (queryRow) because
+// it runs on every authenticated request: GORM's statement building and,
+// on SQLite, a fresh compile per query cost more than the query itself.
+const callerColumns = `SELECT s.token_hash, s.public_id, s.user_id, s.scopes, s.ip, s.user_agent,
+	s.created_at, s.last_seen_at, s.expires_at,
+	u.id, u.email, u.full_name, u.password_hash, u.scopes, u.disabled, u.email_verified,
+	u.created_at, u.updated_at,
+	(SELECT GROUP_CONCAT(i.provider) FROM identities i WHERE i.user_id = u.id)
+FROM sessions s JOIN users u ON u.id = s.user_id `
+
+const (
+	callerByTokenHash = callerColumns + `WHERE s.token_hash = ?`
+	callerByPublicID  = callerColumns + `WHERE s.public_id = ?`
+)
+
+// SessionByTokenHash finds a session by the hash of its cookie token, with
+// its user, in one query; ErrNotFound if none.
+func (s *Store) SessionByTokenHash(ctx context.Context, hash string) (*Session, *User, error) {
+	return s.sessionWithUser(ctx, callerByTokenHash, hash)
+}
+
+// SessionByPublicID finds a session by its public handle (a token's sid),
+// with its user, in one query; ErrNotFound if none.
+func (s *Store) SessionByPublicID(ctx context.Context, publicID string) (*Session, *User, error) {
+	return s.sessionWithUser(ctx, callerByPublicID, publicID)
+}
+
+func (s *Store) sessionWithUser(ctx context.Context, query, key string) (*Session, *User, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var (
+		sess   Session
+		u      User
+		linked sql.NullString
+	)
+	err := s.queryRow(ctx, query, key,
+		&sess.TokenHash, &sess.PublicID, &sess.UserID, &sess.Scopes, &sess.IP, &sess.UserAgent,
+		&sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt,
+		&u.ID, &u.Email, &u.FullName, &u.PasswordHash, &u.Scopes, &u.Disabled, &u.EmailVerified,
+		&u.CreatedAt, &u.UpdatedAt, &linked)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, failed("session", err)
+	}
+	u.LinkedProviders = linked.String
+	return &sess, &u, nil
+}
+
+// queryRow runs one of the hot-path queries, prepared once, with one
+// argument, and scans its first row into dest; sql.ErrNoRows if none.
+func (s *Store) queryRow(ctx context.Context, query, arg string, dest ...any) error {
+	if s.reads != nil {
+		return s.reads.queryRow(ctx, query, arg, dest...)
+	}
+	stmt, err := s.stmts.get(ctx, query)
+	if err != nil {
+		return err
+	}
+	return stmt.QueryRowContext(ctx, arg).Scan(dest...)
+}
+
+// stmtCache keeps MySQL's prepared statements for the hot paths, made on
+// first use. database/sql re-prepares a statement on each pooled connection that
+// needs it, and after a reconnect.
+type stmtCache struct {
+	db *sql.DB
+	mu sync.Mutex
+	m  sync.Map // query → *sql.Stmt
+}
+
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st, ok := c.m.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m.Load(query); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	c.m.Store(query, st)
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	c.m.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
+}
+
+// deadline bounds one database call by DB_TIMEOUT (contract §9): a
+// database that stops answering gives 503 instead of a hung request.
+func (s *Store) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+// defaultTimeout is DB_TIMEOUT's default.
+const defaultTimeout = 3 * time.Second

@@ -1,0 +1,123 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// TestSessionWithUser checks the one-query read behind every
+// authenticated request: the session, its user and the user's linked
+// providers, found by token hash or public id, and nothing once the
+// session is gone.
+func TestSessionWithUser(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		ada := addUser(t, s, "ada@example.com", "Ada")
+		if err := s.CreateIdentity(ctx, &Identity{UserID: ada.ID, Provider: "github", Subject: "1", Email: "ada@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		want := addSession(t, s, ada.ID, "ada-1")
+		wantUser, err := s.UserByID(ctx, ada.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameTime := cmpopts.EquateApproxTime(time.Microsecond) // MySQL keeps microseconds; any zone
+		for name, lookup := range map[string]func() (*Session, *User, error){
+			"by token hash": func() (*Session, *User, error) { return s.SessionByTokenHash(ctx, want.TokenHash) },
+			"by public id":  func() (*Session, *User, error) { return s.SessionByPublicID(ctx, want.PublicID) },
+		} {
+			sess, u, err := lookup()
+			if err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+			if diff := cmp.Diff(want, sess, sameTime); diff != "" {
+				t.Errorf("%s: session (-want +got):\n%s", name, diff)
+			}
+			if diff := cmp.Diff(wantUser, u, sameTime); diff != "" {
+				t.Errorf("%s: user (-want +got):\n%s", name, diff)
+			}
+			if got := u.View().Providers; !cmp.Equal(got, []string{"password", "github"}) {
+				t.Errorf("%s: providers: got %v, want [password github]", name, got)
+			}
+		}
+		// A write is seen by the very next read: no cache in between.
+		if err := s.DeleteSession(ctx, want.PublicID, 0); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := s.SessionByPublicID(ctx, want.PublicID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("after the session ended: got %v, want %v", err, ErrNotFound)
+		}
+		if _, _, err := s.SessionByTokenHash(ctx, want.TokenHash); !errors.Is(err, ErrNotFound) {
+			t.Errorf("after the session ended, by hash: got %v, want %v", err, ErrNotFound)
+		}
+	})
+}
+
+// TestSessionWithUserConcurrent reads from many goroutines at once while
+// sessions are written, so the read connections are shared (run with
+// -race).
+func TestSessionWithUserConcurrent(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		ada := addUser(t, s, "ada@example.com", "Ada")
+		sess := addSession(t, s, ada.ID, "ada-1")
+		errc := make(chan error, 40)
+		for i := range 40 {
+			go func() {
+				if i%10 == 0 {
+					errc <- s.TouchSession(ctx, sess.PublicID, base.Add(time.Duration(i)*time.Second))
+					return
+				}
+				_, u, err := s.SessionByPublicID(ctx, sess.PublicID)
+				if err == nil && u.Email != "ada@example.com" {
+					err = errors.New("wrong user: " + u.Email)
+				}
+				errc <- err
+			}()
+		}
+		for range 40 {
+			if err := <-errc; err != nil {
+				t.Error(err)
+			}
+		}
+	})
+}
+
+// BenchmarkSessionLookup compares the session-and-user read through its
+// statement prepared once (what requests use) with the same SQL through
+// GORM, which on SQLite compiles it on every call.
+func BenchmarkSessionLookup(b *testing.B) {
+	s := openTestStore(b)
+	ctx := context.Background()
+	u := &User{Email: "ada@example.com", FullName: "Ada", Scopes: "user:read"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		b.Fatal(err)
+	}
+	sess := &Session{TokenHash: "hash", PublicID: "ada-1", UserID: u.ID, CreatedAt: base, LastSeenAt: base, ExpiresAt: base}
+	if err := s.CreateSession(ctx, sess, ""); err != nil {
+		b.Fatal(err)
+	}
+	b.Run("prepared once", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := s.SessionByPublicID(ctx, sess.PublicID); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("through GORM", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			rows, err := s.db.WithContext(ctx).Raw(callerByPublicID, sess.PublicID).Rows()
+			if err != nil {
+				b.Fatal(err)
+			}
+			rows.Close()
+		}
+	})
+}
