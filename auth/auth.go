@@ -63,7 +63,8 @@ func New(store *models.Store, cfg config.Config, now func() time.Time, log *slog
 	}
 	s := &Service{store: store, cfg: cfg, now: now, log: log, hasher: h}
 	s.sessions = newSessionStore(s)
-	s.tokens = &tokens{secret: cfg.JWTSecret, issuer: cfg.BaseURL.String(), ttl: cfg.AccessTokenTTL, now: now}
+	s.tokens = &tokens{secret: cfg.JWTSecret, issuer: cfg.BaseURL.String(), ttl: cfg.AccessTokenTTL, now: now,
+		verified: newVerifiedTokens(verifiedTokensMax)}
 	s.providers = newProviders(cfg, now)
 	return s, nil
 }

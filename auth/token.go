@@ -2,9 +2,11 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -30,10 +32,11 @@ type claims struct {
 
 // tokens signs and checks HS256 access tokens.
 type tokens struct {
-	secret []byte
-	issuer string
-	ttl    time.Duration
-	now    func() time.Time
+	secret   []byte
+	issuer   string
+	ttl      time.Duration
+	now      func() time.Time
+	verified *verifiedTokens
 }
 
 var signingMethod = jwt.SigningMethodHS256
@@ -65,8 +68,25 @@ func (t *tokens) issue(c *Caller) (TokenResponse, error) {
 }
 
 // parse checks the signature, the algorithm (only the configured one:
-// "none" and every other are refused), the issuer and the expiry.
+// "none" and every other are refused), the issuer and the expiry. A token
+// that verified before is taken from the cache of verified tokens until
+// its exp; the session it names is checked on every request all the same.
 func (t *tokens) parse(raw string) (*claims, error) {
+	key := sha256.Sum256([]byte(raw))
+	if cl, ok := t.verified.get(key, t.now()); ok {
+		return cl, nil
+	}
+	cl, err := t.verify(raw)
+	if err != nil {
+		return nil, err
+	}
+	t.verified.put(key, cl, t.now())
+	return cl, nil
+}
+
+// verify checks a token the long way: decode, check the signature and the
+// claims.
+func (t *tokens) verify(raw string) (*claims, error) {
 	var cl claims
 	_, err := jwt.ParseWithClaims(raw, &cl, func(*jwt.Token) (any, error) { return t.secret, nil },
 		jwt.WithValidMethods([]string{signingMethod.Alg()}),
@@ -83,6 +103,58 @@ func (t *tokens) parse(raw string) (*claims, error) {
 	}
 	return &cl, nil
 }
+
+// verifiedTokens remembers the claims of tokens whose signature and
+// claims already verified, keyed by the SHA-256 of the whole token, so a
+// client that sends the same token on every request is not decoded and
+// checked again each time. An entry is never used past its token's exp;
+// the cache holds at most max entries. It decides nothing about sessions:
+// a token is still valid only while its session lives, read every time.
+type verifiedTokens struct {
+	mu  sync.RWMutex
+	m   map[[sha256.Size]byte]*claims
+	max int
+}
+
+func newVerifiedTokens(max int) *verifiedTokens {
+	return &verifiedTokens{m: make(map[[sha256.Size]byte]*claims), max: max}
+}
+
+func (v *verifiedTokens) get(key [sha256.Size]byte, now time.Time) (*claims, bool) {
+	v.mu.RLock()
+	cl, ok := v.m[key]
+	v.mu.RUnlock()
+	if !ok || !now.Before(cl.ExpiresAt.Time) {
+		return nil, false
+	}
+	return cl, true
+}
+
+// put adds a verified token. When the cache is full it first drops the
+// expired entries, then, if it is still full, arbitrary ones (Go's map
+// order): a miss only costs a full check.
+func (v *verifiedTokens) put(key [sha256.Size]byte, cl *claims, now time.Time) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if len(v.m) >= v.max {
+		for k, c := range v.m {
+			if !now.Before(c.ExpiresAt.Time) {
+				delete(v.m, k)
+			}
+		}
+		for k := range v.m {
+			if len(v.m) < v.max {
+				break
+			}
+			delete(v.m, k)
+		}
+	}
+	v.m[key] = cl
+}
+
+// verifiedTokensMax bounds the cache of verified tokens: about 1 KiB an
+// entry, so a few MiB at most.
+const verifiedTokensMax = 4096
 
 // IssueToken signs an access token for a caller's session.
 func (s *Service) IssueToken(c *Caller) (TokenResponse, error) {

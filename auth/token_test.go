@@ -267,6 +267,11 @@ func TestTokenEndsWithItsSession(t *testing.T) {
 			if err != nil {
 				t.Fatalf("issue: %v", err)
 			}
+			// Used once first, so the token is in the cache of verified
+			// tokens: the cache must not keep it alive.
+			if _, err := f.svc.Authenticate(request(nil, "Bearer "+tok.AccessToken)); err != nil {
+				t.Fatalf("before the end: %v", err)
+			}
 			tc.end(t, f, c, tok.AccessToken)
 			got, err := f.svc.Authenticate(request(nil, "Bearer "+tok.AccessToken))
 			wantError(t, err, ErrInvalidToken)
@@ -274,6 +279,41 @@ func TestTokenEndsWithItsSession(t *testing.T) {
 				t.Errorf("caller: got %+v, want nil", got)
 			}
 		})
+	}
+}
+
+// TestVerifiedTokens checks the cache of verified tokens: a token that
+// differs from a cached one in any byte is checked in full, and the cache
+// stays within its bound.
+func TestVerifiedTokens(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.createUser(t, "ada@example.com")
+	tok, err := f.svc.IssueToken(f.login(t, "ada@example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Authenticate(request(nil, "Bearer "+tok.AccessToken)); err != nil {
+		t.Fatalf("the good token: %v", err)
+	}
+	raw := []byte(tok.AccessToken)
+	raw[len(raw)-2] ^= 1 // the signature's last full character
+	_, err = f.svc.Authenticate(request(nil, "Bearer "+string(raw)))
+	wantError(t, err, ErrInvalidToken)
+
+	v := newVerifiedTokens(3)
+	now := f.clock.Now()
+	for i := range 5 {
+		v.put([32]byte{byte(i)}, &claims{RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}}, now)
+		if len(v.m) > 3 {
+			t.Fatalf("after %d puts: %d entries, want at most 3", i+1, len(v.m))
+		}
+	}
+	if _, ok := v.get([32]byte{4}, now); !ok {
+		t.Errorf("the newest entry: got a miss, want a hit")
+	}
+	if _, ok := v.get([32]byte{4}, now.Add(time.Hour)); ok {
+		t.Errorf("an entry at its token's exp: got a hit, want a miss")
 	}
 }
 
