@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"time"
+	"unicode/utf8"
 
 	"gatehouse/models"
 )
@@ -35,6 +36,11 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 	}
 	if len(fields) > 0 {
 		return nil, models.InvalidFields(fields)
+	}
+	if utf8.RuneCountInString(in.Password) > maxPassword {
+		// No account has such a password: answered at once, without a
+		// hash or a database call, whether the email exists or not.
+		return nil, ErrInvalidCredentials
 	}
 	email := models.CanonicalEmail(in.Username)
 	if len(email) > 254 { // no account has such an email; keeps throttle keys bounded

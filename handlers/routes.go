@@ -39,11 +39,14 @@ func (h *handler) routes(e *echo.Echo) {
 	write := h.requireScope(auth.ScopeUserWrite)
 	adminRead := h.requireScope(auth.ScopeAdminRead)
 	adminWrite := h.requireScope(auth.ScopeAdminWrite)
+	// The routes anyone may post to read at most 64 KiB (contract §9): a
+	// flood of large logins holds little memory.
+	small := middleware.BodyLimit("64KiB")
 
 	e.GET("/", h.loginPage)
 	e.GET("/auth/login", h.loginPage)
-	e.POST("/auth/token", h.login)
-	api.POST("/login", h.login)
+	e.POST("/auth/token", h.login, small)
+	api.POST("/login", h.login, small)
 	e.POST("/auth/logout", h.logout)
 	api.POST("/logout", h.logout)
 	e.GET("/auth/home", h.home, h.requireLogin)
@@ -54,8 +57,8 @@ func (h *handler) routes(e *echo.Echo) {
 	api.GET("/me/events", h.listEvents, read)
 
 	e.GET("/auth/register", h.registerPage, h.registrationOn)
-	e.POST("/auth/register", h.register, h.registrationOn)
-	api.POST("/register", h.register, h.registrationOn)
+	e.POST("/auth/register", h.register, small, h.registrationOn)
+	api.POST("/register", h.register, small, h.registrationOn)
 
 	e.GET("/admin/me/sessions", h.listSessions, read)
 	api.GET("/me/sessions", h.listSessions, read)

@@ -3,6 +3,7 @@ package tests
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 )
@@ -213,5 +214,76 @@ func TestInputLimits(t *testing.T) {
 				t.Errorf("%s: status = %d, want 413", contentType, resp.StatusCode)
 			}
 		}
+	})
+}
+
+// TestBodyLimits checks contract §9's limits on bodies: 1 MiB everywhere
+// and 64 KiB on the routes anyone may post to, whether the body says its
+// length or comes chunked, and a JSON body that is exactly one value.
+func TestBodyLimits(t *testing.T) {
+	app := newApp(t, sqliteDB)
+	app.createUser(t, "ada@example.com", goodPassword)
+	c := app.client(t)
+	tok := c.loginAPI("ada@example.com", goodPassword)
+
+	// chunked sends body with no Content-Length, as a stream.
+	chunked := func(t *testing.T, path string, body io.Reader, headers ...header) int {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodPost, app.URL+path, body)
+		req.Header.Set("Content-Type", "application/json")
+		for _, h := range headers {
+			req.Header.Set(h.name, h.value)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	login := `{"username": "ada@example.com", "password": "` + goodPassword + `"}`
+	padded := func(n int) io.Reader { return strings.NewReader(login + strings.Repeat(" ", n)) }
+
+	t.Run("a short JSON value padded past the limit is 413, chunked", func(t *testing.T) {
+		if got := chunked(t, "/api/login", padded(100<<10)); got != http.StatusRequestEntityTooLarge {
+			t.Errorf("login padded to 100 KiB: status %d, want 413", got)
+		}
+		post := `{"title": "t", "body": "b"}` + strings.Repeat(" ", 3<<19)
+		if got := chunked(t, "/api/posts", strings.NewReader(post), bearer(tok.AccessToken)); got != http.StatusRequestEntityTooLarge {
+			t.Errorf("post padded to 1.5 MiB: status %d, want 413", got)
+		}
+	})
+	t.Run("within the limit, padding is only whitespace", func(t *testing.T) {
+		if got := chunked(t, "/api/login", padded(60<<10)); got != http.StatusOK {
+			t.Errorf("login padded to 60 KiB: status %d, want 200", got)
+		}
+	})
+	t.Run("login, sign-up: 64 KiB with a length", func(t *testing.T) {
+		big := `{"username": "ada@example.com", "password": "` + strings.Repeat("a", 65<<10) + `"}`
+		for _, path := range []string{"/api/login", "/api/register"} {
+			c.post(path, big).wantProblem(t, http.StatusRequestEntityTooLarge, "payload_too_large")
+		}
+		page := c.post("/auth/token", url.Values{"username": {"ada@example.com"}, "password": {strings.Repeat("a", 65<<10)}}, asHTML)
+		page.wantStatus(t, http.StatusRequestEntityTooLarge)
+	})
+	t.Run("trailing data after the JSON value is 400", func(t *testing.T) {
+		c.post("/api/login", login+` xyz`).wantProblem(t, http.StatusBadRequest, "bad_request")
+		c.post("/api/login", login+login).wantProblem(t, http.StatusBadRequest, "bad_request")
+	})
+	t.Run("a password over 256 characters is refused without a check", func(t *testing.T) {
+		long := strings.Repeat("é", 257)
+		for _, email := range []string{"ada@example.com", "nobody@example.com"} {
+			c.post("/api/login", url.Values{"username": {email}, "password": {long}}).
+				wantProblem(t, http.StatusUnauthorized, "invalid_credentials")
+		}
+		// Not even counted as a guess: more than LOGIN_MAX_FAILURES of them
+		// leave the right password working.
+		for range 6 {
+			c.post("/api/login", url.Values{"username": {"ada@example.com"}, "password": {long}}).
+				wantProblem(t, http.StatusUnauthorized, "invalid_credentials")
+		}
+		c.loginAPI("ada@example.com", goodPassword)
+		c.post("/api/login", url.Values{"username": {"ada@example.com"}, "password": {strings.Repeat("é", 256)}}).
+			wantProblem(t, http.StatusUnauthorized, "invalid_credentials")
 	})
 }
