@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"log/slog"
 	"strings"
@@ -22,6 +23,39 @@ const (
 // errCrossSite refuses unsafe requests that come from another site.
 var errCrossSite = &models.Error{Kind: models.Forbidden, Code: "cross_site_request",
 	Detail: "Cross-site requests are not allowed."}
+
+// requestID gives every request an id, echoed in X-Request-Id and logged.
+// A client's own id is kept only when it is 1–64 characters of
+// [A-Za-z0-9._-] (contract §9); anything else — too long, or carrying
+// characters a log reader could be fooled by — is replaced by a random
+// one. The request's header is set too, since the request log reads it.
+func requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		req := c.Request()
+		id := req.Header.Get(echo.HeaderXRequestID)
+		if !plainRequestID(id) {
+			id = rand.Text()
+			req.Header.Set(echo.HeaderXRequestID, id)
+		}
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		return next(c)
+	}
+}
+
+// plainRequestID reports whether id is 1–64 characters of [A-Za-z0-9._-].
+func plainRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		switch b := id[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '.', b == '_', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // logRequests logs one structured line per request: method, route, path,
 // status, duration and request id. Never the query string, headers or

@@ -16,7 +16,7 @@ import (
 // scope, so a missing twin shows at a glance.
 func (h *handler) routes(e *echo.Echo) {
 	e.Pre(expectJSON)
-	e.Use(middleware.RequestID())
+	e.Use(requestID)
 	e.Use(h.logRequests())
 	e.Use(middleware.Recover())
 	e.Use(h.secureHeaders())

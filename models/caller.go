@@ -63,14 +63,42 @@ func (s *Store) sessionWithUser(ctx context.Context, query, key string) (*Sessio
 // queryRow runs one of the hot-path queries, prepared once, with one
 // argument, and scans its first row into dest; sql.ErrNoRows if none.
 func (s *Store) queryRow(ctx context.Context, query, arg string, dest ...any) error {
+	found := false
+	err := s.query(ctx, query, []any{arg}, func(scan func(...any) error) error {
+		if found {
+			return nil
+		}
+		found = true
+		return scan(dest...)
+	})
+	if err == nil && !found {
+		return sql.ErrNoRows
+	}
+	return err
+}
+
+// query runs one of the hot-path queries, prepared once, and calls each
+// for every row with a scan that stores the row's columns in its
+// arguments.
+func (s *Store) query(ctx context.Context, query string, args []any, each func(scan func(dest ...any) error) error) error {
 	if s.reads != nil {
-		return s.reads.queryRow(ctx, query, arg, dest...)
+		return s.reads.query(ctx, query, args, each)
 	}
 	stmt, err := s.stmts.get(ctx, query)
 	if err != nil {
 		return err
 	}
-	return stmt.QueryRowContext(ctx, arg).Scan(dest...)
+	rows, err := stmt.QueryContext(ctx, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := each(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // stmtCache keeps MySQL's prepared statements for the hot paths, made on

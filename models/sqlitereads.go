@@ -52,17 +52,16 @@ func newSQLiteReads(path string, conns int, timeout time.Duration) *sqliteReads 
 
 var errReadsClosed = errors.New("sqlite reads: closed")
 
-// queryRow runs query with one text argument and stores the first row's
-// columns in dest (*string, *uint64, *bool, *time.Time, *sql.NullString);
-// sql.ErrNoRows when there is none.
-func (r *sqliteReads) queryRow(ctx context.Context, query, arg string, dest ...any) error {
+// query runs query with args (string, int64 or uint64) and calls each
+// for every row with a scan that stores the row's columns in dest
+// (*string, *uint64, *bool, *time.Time, *sql.NullString).
+func (r *sqliteReads) query(ctx context.Context, query string, args []any, each func(scan func(dest ...any) error) error) error {
 	c, err := r.acquire(ctx)
 	if err != nil {
 		return err
 	}
-	err = c.queryRow(query, arg, dest)
-	r.release(c)
-	return err
+	defer r.release(c)
+	return c.query(query, args, each)
 }
 
 func (r *sqliteReads) acquire(ctx context.Context) (*readConn, error) {
@@ -127,7 +126,7 @@ func openReadConn(path string, timeout time.Duration) (*readConn, error) {
 	defer libc.Xfree(c.tls, name)
 	out := c.tls.Alloc(int(unsafe.Sizeof(uintptr(0))))
 	defer c.tls.Free(int(unsafe.Sizeof(uintptr(0))))
-	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, out, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_FULLMUTEX, 0)
+	rc := sqlite3.Xsqlite3_open_v2(c.tls, name, out, sqlite3.SQLITE_OPEN_READWRITE|sqlite3.SQLITE_OPEN_NOMUTEX, 0)
 	c.db = libc.AtomicLoadPUintptr(out)
 	if rc != sqlite3.SQLITE_OK {
 		err := c.errorFor(rc)
@@ -176,34 +175,63 @@ func (c *readConn) prepare(query string) (uintptr, error) {
 	return st, nil
 }
 
-func (c *readConn) queryRow(query, arg string, dest []any) error {
+func (c *readConn) query(query string, args []any, each func(scan func(dest ...any) error) error) error {
 	st, err := c.prepare(query)
 	if err != nil {
 		return err
 	}
-	value, err := libc.CString(arg)
-	if err != nil {
-		return err
-	}
-	defer libc.Xfree(c.tls, value)
-	// SQLITE_STATIC (0): value outlives the statement's use of it, since
-	// the statement is reset and unbound before value is freed.
-	if rc := sqlite3.Xsqlite3_bind_text(c.tls, st, 1, value, int32(len(arg)), 0); rc != sqlite3.SQLITE_OK {
-		return c.errorFor(rc)
-	}
 	defer sqlite3.Xsqlite3_clear_bindings(c.tls, st)
 	defer sqlite3.Xsqlite3_reset(c.tls, st)
-	switch rc := sqlite3.Xsqlite3_step(c.tls, st); rc {
-	case sqlite3.SQLITE_ROW:
-	case sqlite3.SQLITE_DONE:
-		return sql.ErrNoRows
-	default:
-		return c.errorFor(rc)
-	}
-	for i, d := range dest {
-		if err := c.column(st, int32(i), d); err != nil {
-			return fmt.Errorf("column %d: %w", i, err)
+	for i, arg := range args {
+		if err := c.bind(st, int32(i+1), arg); err != nil {
+			return err
 		}
+	}
+	scan := func(dest ...any) error {
+		for i, d := range dest {
+			if err := c.column(st, int32(i), d); err != nil {
+				return fmt.Errorf("column %d: %w", i, err)
+			}
+		}
+		return nil
+	}
+	for {
+		switch rc := sqlite3.Xsqlite3_step(c.tls, st); rc {
+		case sqlite3.SQLITE_ROW:
+			if err := each(scan); err != nil {
+				return err
+			}
+		case sqlite3.SQLITE_DONE:
+			return nil
+		default:
+			return c.errorFor(rc)
+		}
+	}
+}
+
+// bind sets parameter i (from 1). Text is copied by SQLite
+// (SQLITE_TRANSIENT), so it is freed at once.
+func (c *readConn) bind(st uintptr, i int32, arg any) error {
+	var rc int32
+	switch v := arg.(type) {
+	case string:
+		p, err := libc.CString(v)
+		if err != nil {
+			return err
+		}
+		rc = sqlite3.Xsqlite3_bind_text(c.tls, st, i, p, int32(len(v)), sqlite3.SQLITE_TRANSIENT)
+		libc.Xfree(c.tls, p)
+	case int64:
+		rc = sqlite3.Xsqlite3_bind_int64(c.tls, st, i, v)
+	case uint64:
+		rc = sqlite3.Xsqlite3_bind_int64(c.tls, st, i, int64(v))
+	case int:
+		rc = sqlite3.Xsqlite3_bind_int64(c.tls, st, i, int64(v))
+	default:
+		return fmt.Errorf("unsupported argument %T", arg)
+	}
+	if rc != sqlite3.SQLITE_OK {
+		return c.errorFor(rc)
 	}
 	return nil
 }

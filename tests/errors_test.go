@@ -287,3 +287,55 @@ func TestBodyLimits(t *testing.T) {
 			wantProblem(t, http.StatusUnauthorized, "invalid_credentials")
 	})
 }
+
+// TestRequestID checks that a client's X-Request-Id is echoed and logged
+// only when it is short and plain (contract §9); any other gets an id of
+// ours, and the client's value reaches neither the answer nor the log.
+func TestRequestID(t *testing.T) {
+	app := newApp(t, sqliteDB)
+	cases := []struct {
+		name, sent string
+		kept       bool
+	}{
+		{"a plain id is kept", "req-42_abc.DEF", true},
+		{"64 characters are kept", strings.Repeat("a", 64), true},
+		{"65 characters are replaced", strings.Repeat("b", 65), false},
+		{"60 KB are replaced", strings.Repeat("c", 60<<10), false},
+		{"a space is replaced", "req 42", false},
+		{"a tab is replaced", "req\tid", false},
+		{"a quote is replaced", `req"level=ERROR`, false},
+		{"non-ASCII is replaced", "réq", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodGet, app.URL+"/healthz", nil)
+			req.Header["X-Request-Id"] = []string{tc.sent} // raw: no canonical cleaning by the client
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			got := resp.Header.Get("X-Request-Id")
+			if tc.kept {
+				if got != tc.sent {
+					t.Errorf("X-Request-Id: got %q, want %q kept", got, tc.sent)
+				}
+			} else if got == tc.sent || !plainID(got) {
+				t.Errorf("X-Request-Id: got %.80q, want a fresh plain id", got)
+			}
+			if !strings.Contains(app.logs.String(), "request_id="+got) {
+				t.Errorf("the request log does not carry request_id=%s", got)
+			}
+			if !tc.kept && len(tc.sent) > 8 && strings.Contains(app.logs.String(), tc.sent) {
+				t.Errorf("the client's id reached the log")
+			}
+		})
+	}
+}
+
+func plainID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	return strings.Trim(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") == ""
+}
