@@ -163,16 +163,15 @@ func (s *Service) overLimit(ctx context.Context, key string, max int, now time.T
 	return &e
 }
 
-// forget drops the attempt: it turned out not to be a wrong password.
+// forget drops the attempt: it turned out not to be a wrong password. It
+// runs even when the client has gone (a login cut off while waiting for a
+// hashing slot was no guess).
 func (a *attempt) forget(ctx context.Context) error {
-	return a.s.store.ForgetFailures(ctx, a.ids)
+	return a.s.store.ForgetFailures(context.WithoutCancel(ctx), a.ids)
 }
 
 // succeed drops the attempt and clears the account's failures from this
 // IP: the right password was given.
 func (a *attempt) succeed(ctx context.Context) error {
-	if err := a.forget(ctx); err != nil {
-		return err
-	}
-	return a.s.store.ClearFailures(ctx, accountKey(a.email, a.ip))
+	return a.s.store.ClearFailures(ctx, accountKey(a.email, a.ip), a.ids...)
 }

@@ -36,7 +36,7 @@ var echoErrors = map[int]models.Error{
 	http.StatusForbidden:             {Code: "forbidden", Detail: "Forbidden"},
 	http.StatusNotFound:              {Code: "not_found", Detail: "Not found"},
 	http.StatusMethodNotAllowed:      {Code: "method_not_allowed", Detail: "Method not allowed"},
-	http.StatusRequestEntityTooLarge: {Code: "payload_too_large", Detail: "The request body is too large (the limit is 1 MiB)."},
+	http.StatusRequestEntityTooLarge: {Code: "payload_too_large", Detail: "The request body is too large: at most 1 MiB, and 64 KiB on the login and sign-up routes."},
 	http.StatusUnsupportedMediaType:  {Code: "unsupported_media_type", Detail: "Send JSON, a URL-encoded form or multipart form data."},
 	http.StatusTooManyRequests:       {Code: "too_many_requests", Detail: "Too many requests; try again later."},
 	http.StatusServiceUnavailable:    {Code: "unavailable", Detail: "The service is unavailable; try again shortly."},

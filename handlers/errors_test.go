@@ -96,7 +96,7 @@ func TestProblemFor(t *testing.T) {
 		{"Echo's 405 in our words", echo.NewHTTPError(http.StatusMethodNotAllowed, "method not allowed: GET only"),
 			405, "method_not_allowed", "Method not allowed", 0, []string{"GET only"}},
 		{"Echo's 413 in our words", echo.ErrStatusRequestEntityTooLarge,
-			413, "payload_too_large", "The request body is too large (the limit is 1 MiB).", 0, nil},
+			413, "payload_too_large", "The request body is too large: at most 1 MiB, and 64 KiB on the login and sign-up routes.", 0, nil},
 		{"an unlisted Echo 4xx is a bad request without its message", echo.NewHTTPError(http.StatusTeapot, "internal detail"),
 			418, "bad_request", "I'm a teapot", 0, []string{"internal detail"}},
 		{"an Echo 5xx is an internal error without its message", echo.NewHTTPError(http.StatusInternalServerError, "panic: runtime error"),

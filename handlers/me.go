@@ -16,7 +16,7 @@ import (
 const eventsShown = 20
 
 // maxEvents is the largest limit GET /api/me/events accepts.
-const maxEvents = 100
+const maxEvents = models.MaxEvents
 
 // mePage is the data of me.html: the caller's user object (contract §2),
 // their last security events, and the providers to connect or disconnect.

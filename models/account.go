@@ -98,7 +98,7 @@ func (s *Store) UpdateUser(ctx context.Context, userID uint64, ch UserChanges) (
 				return err
 			}
 		}
-		return withLinked(tx).Take(&u, userID).Error // providers, as every user read has them
+		return tx.Take(&u, userID).Error
 	})
 	if err != nil {
 		return nil, failed("update user", err)

@@ -8,16 +8,16 @@ import (
 	"time"
 )
 
-// callerColumns is one authenticated request's whole read: the session,
-// its user and the providers linked to that user, in one round trip.
+// callerColumns is one authenticated request's whole read: the session
+// and its user (with the providers linked to it, kept on the row), in one
+// round trip.
 // It is hand-written SQL on a statement prepared once (queryRow) because
 // it runs on every authenticated request: GORM's statement building and,
 // on SQLite, a fresh compile per query cost more than the query itself.
 const callerColumns = `SELECT s.token_hash, s.public_id, s.user_id, s.scopes, s.ip, s.user_agent,
 	s.created_at, s.last_seen_at, s.expires_at,
 	u.id, u.email, u.full_name, u.password_hash, u.scopes, u.disabled, u.email_verified,
-	u.created_at, u.updated_at,
-	(SELECT GROUP_CONCAT(i.provider) FROM identities i WHERE i.user_id = u.id)
+	u.created_at, u.updated_at, u.linked_providers
 FROM sessions s JOIN users u ON u.id = s.user_id `
 
 const (
@@ -41,22 +41,20 @@ func (s *Store) sessionWithUser(ctx context.Context, query, key string) (*Sessio
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	var (
-		sess   Session
-		u      User
-		linked sql.NullString
+		sess Session
+		u    User
 	)
 	err := s.queryRow(ctx, query, key,
 		&sess.TokenHash, &sess.PublicID, &sess.UserID, &sess.Scopes, &sess.IP, &sess.UserAgent,
 		&sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt,
 		&u.ID, &u.Email, &u.FullName, &u.PasswordHash, &u.Scopes, &u.Disabled, &u.EmailVerified,
-		&u.CreatedAt, &u.UpdatedAt, &linked)
+		&u.CreatedAt, &u.UpdatedAt, &u.LinkedProviders)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, nil, failed("session", err)
 	}
-	u.LinkedProviders = linked.String
 	return &sess, &u, nil
 }
 

@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"os"
 	"testing"
 	"time"
 
@@ -90,34 +91,99 @@ func TestSessionWithUserConcurrent(t *testing.T) {
 
 // BenchmarkSessionLookup compares the session-and-user read through its
 // statement prepared once (what requests use) with the same SQL through
-// GORM, which on SQLite compiles it on every call.
+// GORM, which on SQLite compiles it on every call; on MariaDB too when
+// TEST_DATABASE_URL is set.
 func BenchmarkSessionLookup(b *testing.B) {
-	s := openTestStore(b)
-	ctx := context.Background()
-	u := &User{Email: "ada@example.com", FullName: "Ada", Scopes: "user:read"}
-	if err := s.CreateUser(ctx, u); err != nil {
-		b.Fatal(err)
+	dbs := []string{"sqlite"}
+	if os.Getenv("TEST_DATABASE_URL") != "" {
+		dbs = append(dbs, "mysql")
 	}
-	sess := &Session{TokenHash: "hash", PublicID: "ada-1", UserID: u.ID, CreatedAt: base, LastSeenAt: base, ExpiresAt: base}
-	if err := s.CreateSession(ctx, sess, ""); err != nil {
-		b.Fatal(err)
-	}
-	b.Run("prepared once", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			if _, _, err := s.SessionByPublicID(ctx, sess.PublicID); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("through GORM", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			rows, err := s.db.WithContext(ctx).Raw(callerByPublicID, sess.PublicID).Rows()
+	for _, db := range dbs {
+		b.Run(db, func(b *testing.B) {
+			s, err := Open(freshDatabaseURL(b, db), 0)
 			if err != nil {
 				b.Fatal(err)
 			}
-			rows.Close()
+			b.Cleanup(func() { s.Close() })
+			ctx := context.Background()
+			if err := s.Migrate(ctx); err != nil {
+				b.Fatal(err)
+			}
+			u := &User{Email: "ada@example.com", FullName: "Ada", Scopes: "user:read"}
+			if err := s.CreateUser(ctx, u); err != nil {
+				b.Fatal(err)
+			}
+			sess := &Session{TokenHash: "hash", PublicID: "ada-1", UserID: u.ID, CreatedAt: base, LastSeenAt: base, ExpiresAt: base}
+			if err := s.CreateSession(ctx, sess, ""); err != nil {
+				b.Fatal(err)
+			}
+			b.Run("prepared once", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, _, err := s.SessionByPublicID(ctx, sess.PublicID); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("through GORM", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					rows, err := s.db.WithContext(ctx).Raw(callerByPublicID, sess.PublicID).Rows()
+					if err != nil {
+						b.Fatal(err)
+					}
+					rows.Close()
+				}
+			})
+		})
+	}
+}
+
+// TestMigrateFillsLinkedProviders upgrades a database made before
+// users.linked_providers existed: the migration fills the column from the
+// identities, and later links and unlinks keep it in step.
+func TestMigrateFillsLinkedProviders(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		ada := addUser(t, s, "ada@example.com", "Ada")
+		bob := addUser(t, s, "bob@example.com", "Bob")
+		if err := s.db.Exec("ALTER TABLE users DROP COLUMN linked_providers").Error; err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{"github", "google"} {
+			if err := s.db.Exec("INSERT INTO identities (provider, subject, user_id, email, created_at) VALUES (?, ?, ?, ?, ?)",
+				p, "ada-"+p, ada.ID, "ada@example.com", base).Error; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		providers := func(id uint64) []string {
+			t.Helper()
+			u, err := s.UserByID(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return u.View().Providers
+		}
+		if got, want := providers(ada.ID), []string{"password", "github", "google"}; !cmp.Equal(got, want) {
+			t.Errorf("ada after the upgrade: got %v, want %v", got, want)
+		}
+		if got, want := providers(bob.ID), []string{"password"}; !cmp.Equal(got, want) {
+			t.Errorf("bob after the upgrade: got %v, want %v", got, want)
+		}
+		if err := s.DeleteIdentity(ctx, ada.ID, "github", func(*User, []Identity) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := providers(ada.ID), []string{"password", "google"}; !cmp.Equal(got, want) {
+			t.Errorf("ada after unlinking github: got %v, want %v", got, want)
+		}
+		if err := s.CreateIdentity(ctx, &Identity{UserID: bob.ID, Provider: "oidc", Subject: "bob", Email: "bob@example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := providers(bob.ID), []string{"password", "oidc"}; !cmp.Equal(got, want) {
+			t.Errorf("bob after linking oidc: got %v, want %v", got, want)
 		}
 	})
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -56,16 +57,29 @@ func (s *Store) AddEvent(ctx context.Context, e *Event) error {
 }
 
 // eventsByUser is EventsByUser's query, on a statement prepared once: My
-// info shows the log on every visit.
+// info shows the log on every visit. Its LIMIT is a constant on purpose:
+// SQLite recompiles a statement whose LIMIT is a parameter each time that
+// parameter is bound; EventsByUser stops reading at the caller's limit.
 const eventsByUser = `SELECT id, user_id, kind, ip, user_agent, at, detail FROM events
-WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT ?`
+WHERE user_id = ? ORDER BY at DESC, id DESC LIMIT 100`
 
-// EventsByUser returns a user's last limit events, newest first.
+// MaxEvents is the most events EventsByUser returns.
+const MaxEvents = 100
+
+// errEnough stops reading rows once a caller has all it asked for.
+var errEnough = errors.New("enough rows")
+
+// EventsByUser returns a user's last limit events (at most MaxEvents),
+// newest first.
 func (s *Store) EventsByUser(ctx context.Context, userID uint64, limit int) ([]Event, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
+	limit = min(limit, MaxEvents)
 	out := make([]Event, 0, limit)
-	err := s.query(ctx, eventsByUser, []any{userID, limit}, func(scan func(...any) error) error {
+	err := s.query(ctx, eventsByUser, []any{userID}, func(scan func(...any) error) error {
+		if len(out) == limit {
+			return errEnough
+		}
 		var e Event
 		if err := scan(&e.ID, &e.UserID, &e.Kind, &e.IP, &e.UserAgent, &e.At, &e.Detail); err != nil {
 			return err
@@ -73,6 +87,9 @@ func (s *Store) EventsByUser(ctx context.Context, userID uint64, limit int) ([]E
 		out = append(out, e)
 		return nil
 	})
+	if errors.Is(err, errEnough) {
+		err = nil
+	}
 	return out, failed("list events", err)
 }
 

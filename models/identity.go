@@ -29,15 +29,15 @@ type Identity struct {
 var ErrIdentityTaken = &Error{Kind: Conflict, Code: "identity_taken",
 	Detail: "This account at the provider is already connected to another user."}
 
-// linkedColumn adds the providers linked to each user (comma-separated, in
-// no particular order) to a query on users, in the same round trip.
-// GROUP_CONCAT is spelled the same in SQLite and MySQL.
-const linkedColumn = "(SELECT GROUP_CONCAT(identities.provider) FROM identities WHERE identities.user_id = users.id) AS linked_providers"
-
-// withLinked selects a user's columns and the providers linked to it, so
-// that User.View lists them.
-func withLinked(db *gorm.DB) *gorm.DB {
-	return db.Select("users.*, " + linkedColumn)
+// relinkProviders recomputes users.linked_providers from the user's
+// identities. Every change to identities runs it in the same transaction,
+// so the column is always what a join would say; keeping it on the row
+// spares every authenticated request a subquery. GROUP_CONCAT and
+// COALESCE are spelled the same in SQLite and MySQL.
+func relinkProviders(tx *gorm.DB, userID uint64) error {
+	return tx.Exec(`UPDATE users SET linked_providers = COALESCE(
+		(SELECT GROUP_CONCAT(provider) FROM identities WHERE identities.user_id = users.id), '')
+		WHERE id = ?`, userID).Error
 }
 
 // linkedList splits LinkedProviders, sorted.
@@ -73,7 +73,12 @@ func (s *Store) IdentitiesOf(ctx context.Context, userID uint64) ([]Identity, er
 // CreateIdentity links id to its user. A provider account linked already,
 // or a second one at the same provider, is ErrIdentityTaken.
 func (s *Store) CreateIdentity(ctx context.Context, id *Identity) error {
-	err := s.db.WithContext(ctx).Create(id).Error
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(id).Error; err != nil {
+			return err
+		}
+		return relinkProviders(tx, id.UserID)
+	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return ErrIdentityTaken
 	}
@@ -99,7 +104,8 @@ func (s *Store) CreateUserWithIdentity(ctx context.Context, u *User, id *Identit
 			}
 			return err
 		}
-		return nil
+		u.LinkedProviders = id.Provider
+		return relinkProviders(tx, u.ID)
 	})
 	if errors.Is(err, ErrEmailTaken) || errors.Is(err, ErrIdentityTaken) {
 		return err
@@ -135,7 +141,10 @@ func (s *Store) DeleteIdentity(ctx context.Context, userID uint64, provider stri
 		if res.Error == nil && res.RowsAffected == 0 {
 			return gorm.ErrRecordNotFound
 		}
-		return res.Error
+		if res.Error != nil {
+			return res.Error
+		}
+		return relinkProviders(tx, userID)
 	})
 	if refused != nil {
 		return refused

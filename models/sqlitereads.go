@@ -52,7 +52,7 @@ func newSQLiteReads(path string, conns int, timeout time.Duration) *sqliteReads 
 
 var errReadsClosed = errors.New("sqlite reads: closed")
 
-// query runs query with args (string, int64 or uint64) and calls each
+// query runs query with args (string, int, int64, uint64, time.Time) and calls each
 // for every row with a scan that stores the row's columns in dest
 // (*string, *uint64, *bool, *time.Time, *sql.NullString).
 func (r *sqliteReads) query(ctx context.Context, query string, args []any, each func(scan func(dest ...any) error) error) error {
@@ -227,6 +227,8 @@ func (c *readConn) bind(st uintptr, i int32, arg any) error {
 		rc = sqlite3.Xsqlite3_bind_int64(c.tls, st, i, int64(v))
 	case int:
 		rc = sqlite3.Xsqlite3_bind_int64(c.tls, st, i, int64(v))
+	case time.Time:
+		return c.bind(st, i, v.Format(sqliteTimeFormats[0])) // as the driver writes it
 	default:
 		return fmt.Errorf("unsupported argument %T", arg)
 	}
@@ -250,6 +252,13 @@ func (c *readConn) column(st uintptr, i int32, dest any) error {
 		*d = uint64(sqlite3.Xsqlite3_column_int64(c.tls, st, i))
 	case *bool:
 		*d = sqlite3.Xsqlite3_column_int64(c.tls, st, i) != 0
+	case *sql.NullTime:
+		d.Valid = !isNull
+		d.Time = time.Time{}
+		if isNull {
+			return nil
+		}
+		return c.column(st, i, &d.Time)
 	case *time.Time:
 		if isNull {
 			*d = time.Time{}

@@ -61,7 +61,7 @@ func newStore(t *testing.T, db string) *Store {
 // dropped in Cleanup. The MariaDB database gets the case- and
 // accent-insensitive default collation an operator might well create it
 // with, so only Migrate's own table options keep emails exact.
-func freshDatabaseURL(t *testing.T, db string) string {
+func freshDatabaseURL(t testing.TB, db string) string {
 	t.Helper()
 	if db == "sqlite" {
 		return "sqlite://" + filepath.Join(t.TempDir(), "gatehouse.db")

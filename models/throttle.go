@@ -2,9 +2,8 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"time"
-
-	"gorm.io/gorm"
 )
 
 // LoginFailure is one failed login, counted under a key such as an
@@ -16,22 +15,27 @@ type LoginFailure struct {
 	At  time.Time `gorm:"not null;index:idx_login_failures_key_at,priority:2;index"`
 }
 
+// countFailures is CountFailures' query, on a statement prepared once:
+// every login runs it twice.
+const countFailures = "SELECT COUNT(*), MIN(at) FROM login_failures WHERE `key` = ? AND at > ?"
+
 // CountFailures counts the failures under key after since, and returns
 // the time of the oldest of them. A failure exactly at since has left the
 // window, so a client that waits the Retry-After it was given gets in.
 func (s *Store) CountFailures(ctx context.Context, key string, since time.Time) (int64, time.Time, error) {
-	query := func() *gorm.DB {
-		return s.db.WithContext(ctx).Model(&LoginFailure{}).Where("`key` = ? AND at > ?", key, since)
-	}
-	var n int64
-	if err := query().Count(&n).Error; err != nil || n == 0 {
-		return n, time.Time{}, failed("count failures", err)
-	}
-	var oldest LoginFailure // a typed column, so both drivers parse the time
-	if err := query().Order("at").Limit(1).Find(&oldest).Error; err != nil {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var (
+		n      uint64
+		oldest sql.NullTime
+	)
+	err := s.query(ctx, countFailures, []any{key, since.UTC()}, func(scan func(...any) error) error {
+		return scan(&n, &oldest)
+	})
+	if err != nil {
 		return 0, time.Time{}, failed("count failures", err)
 	}
-	return n, oldest.At, nil
+	return int64(n), oldest.Time, nil
 }
 
 // AddAttempt records one failure at the given time under each key, in one
@@ -69,7 +73,13 @@ func (s *Store) ForgetFailures(ctx context.Context, ids []uint64) error {
 	return failed("forget failures", s.db.WithContext(ctx).Delete(&LoginFailure{}, ids).Error)
 }
 
-// ClearFailures forgets the failures under key (after a good login).
-func (s *Store) ClearFailures(ctx context.Context, key string) error {
-	return failed("clear failures", s.db.WithContext(ctx).Where("`key` = ?", key).Delete(&LoginFailure{}).Error)
+// ClearFailures forgets the failures under key and the rows with these
+// ids, in one statement (after a good login: its own attempt, and the
+// account's failures from this IP).
+func (s *Store) ClearFailures(ctx context.Context, key string, ids ...uint64) error {
+	db := s.db.WithContext(ctx).Where("`key` = ?", key)
+	if len(ids) > 0 {
+		db = db.Or("id IN ?", ids)
+	}
+	return failed("clear failures", db.Delete(&LoginFailure{}).Error)
 }

@@ -28,9 +28,10 @@ type User struct {
 	UpdatedAt     time.Time
 
 	// LinkedProviders lists the providers linked to the account
-	// (comma-separated). It is not a column: UserByID, UserByEmail and
-	// ListUsers compute it (withLinked), and View shows it.
-	LinkedProviders string `gorm:"->;-:migration"`
+	// (comma-separated, in no particular order). The identity writes keep
+	// it in step with the identities table (relinkProviders), and View
+	// shows it.
+	LinkedProviders string `gorm:"size:255;not null;default:''"`
 }
 
 // ScopeList returns the user's scopes as a list.
@@ -79,7 +80,7 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 // UserByEmail finds a user by email, canonicalised first; ErrNotFound if none.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
 	var u User
-	err := withLinked(s.db.WithContext(ctx)).Where("email = ?", CanonicalEmail(email)).Take(&u).Error
+	err := s.db.WithContext(ctx).Where("email = ?", CanonicalEmail(email)).Take(&u).Error
 	if err != nil {
 		return nil, failed("user by email", err)
 	}
@@ -89,7 +90,7 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
 // UserByID finds a user; ErrNotFound if none.
 func (s *Store) UserByID(ctx context.Context, id uint64) (*User, error) {
 	var u User
-	if err := withLinked(s.db.WithContext(ctx)).Take(&u, id).Error; err != nil {
+	if err := s.db.WithContext(ctx).Take(&u, id).Error; err != nil {
 		return nil, failed("user by id", err)
 	}
 	return &u, nil
@@ -119,7 +120,7 @@ func (s *Store) ListUsers(ctx context.Context, q string, page, perPage int) ([]U
 		return nil, 0, failed("count users", err)
 	}
 	var users []User
-	err := withLinked(query()).Order("id").Limit(perPage).Offset((page - 1) * perPage).Find(&users).Error
+	err := query().Order("id").Limit(perPage).Offset((page - 1) * perPage).Find(&users).Error
 	return users, total, failed("list users", err)
 }
 

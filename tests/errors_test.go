@@ -172,10 +172,10 @@ func TestLogsKeepSecrets(t *testing.T) {
 // the error shape, never 5xx.
 func TestInputLimits(t *testing.T) {
 	app := newApp(t, sqliteDB)
-	app.createUser(t, "root@example.com", "correct horse battery", withScopes("admin:read", "admin:write"))
+	app.createUser(t, "root@example.com", "correct horse battery", withScopes("admin:read", "admin:write", "user:read", "user:write"))
 	c := app.client(t)
 	admin := bearer(c.loginAPI("root@example.com", "correct horse battery").AccessToken)
-	longName := `{"username": "` + strings.Repeat("a", 1_040_000) + `@example.com", "password": "x"}`
+	longTitle := `{"title": "` + strings.Repeat("a", 1_040_000) + `", "body": "x"}`
 	cases := []struct {
 		name       string
 		method     string
@@ -185,7 +185,7 @@ func TestInputLimits(t *testing.T) {
 		wantStatus int
 		wantCode   string
 	}{
-		{"a body over 10^6 bytes but under 1 MiB is read", http.MethodPost, "/api/login", longName, nil, 422, "invalid_input"},
+		{"a body over 10^6 bytes but under 1 MiB is read", http.MethodPost, "/api/posts", longTitle, []header{admin}, 422, "invalid_input"},
 		{"a username longer than any email", http.MethodPost, "/api/login", formOf("username", strings.Repeat("a", 300)+"@example.com", "password", "x"), nil, 422, "invalid_input"},
 		{"a user id past the signed 64-bit range", http.MethodGet, "/api/users/9223372036854775808", nil, []header{admin}, 404, "not_found"},
 		{"a user id that is not a number", http.MethodGet, "/api/users/abc", nil, []header{admin}, 404, "not_found"},
