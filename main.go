@@ -73,7 +73,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		if err != nil {
 			return err
 		}
-		app, err := open(ctx, cfg, stderr)
+		logOut := newLogWriter(stderr)
+		defer logOut.Close()
+		app, err := open(ctx, cfg, logOut)
 		if err != nil {
 			return err
 		}
@@ -82,6 +84,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			fmt.Fprintln(stdout, "database is up to date")
 			return nil
 		}
+		app.flushLog = logOut.Flush
 		return app.serve(ctx, stdout)
 	case "user":
 		return userCommand(ctx, args, getenv, stdin, stdout, stderr)
@@ -102,10 +105,11 @@ const usage = `usage: gatehouse [serve] [--addr A] [--base-url U] [--database-ur
 
 // app is the opened, migrated application.
 type app struct {
-	cfg   config.Config
-	store *models.Store
-	auth  *auth.Service
-	log   *slog.Logger
+	cfg      config.Config
+	store    *models.Store
+	auth     *auth.Service
+	log      *slog.Logger
+	flushLog func() error // writes out the buffered log at once (see logWriter)
 }
 
 func open(ctx context.Context, cfg config.Config, logOut io.Writer) (*app, error) {
@@ -158,6 +162,9 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	}
 	go a.sweep(ctx)
 	a.log.Info("serving", "addr", ln.Addr().String(), "config", a.cfg.String())
+	if a.flushLog != nil {
+		_ = a.flushLog() // scripts wait for this line
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
