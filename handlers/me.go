@@ -21,7 +21,7 @@ const maxEvents = models.MaxEvents
 // mePage is the data of me.html: the caller's user object (contract §2),
 // their last security events, and the providers to connect or disconnect.
 type mePage struct {
-	models.UserView
+	User        models.UserView // a named field, not embedded: templates find it without a search
 	Events      []models.EventView
 	Connections []connection
 	HasPassword bool // the page offers a password change only then
@@ -33,7 +33,7 @@ func (h *handler) newMePage(ctx context.Context, caller *auth.Caller) (mePage, e
 		return mePage{}, err
 	}
 	u := caller.User.View()
-	return mePage{UserView: u, Events: events, Connections: h.connections(u), HasPassword: caller.User.PasswordHash != ""}, nil
+	return mePage{User: u, Events: events, Connections: h.connections(u), HasPassword: caller.User.PasswordHash != ""}, nil
 }
 
 // eventViews is userID's security log, newest first, at most limit events.
