@@ -107,7 +107,13 @@ func (h *handler) handleError(err error, c echo.Context) {
 	}
 	req := c.Request()
 	p := problemFor(err)
-	if p.Status >= 500 {
+	switch {
+	case p.Status >= 500 && req.Context().Err() != nil:
+		// The client went away mid-request (a closed tab, a load test
+		// stopping): nothing failed on our side.
+		h.log.Info("client went away", "method", req.Method, "route", c.Path(),
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID))
+	case p.Status >= 500:
 		h.log.Error("request failed", "method", req.Method, "route", c.Path(), "status", p.Status,
 			"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
 	}

@@ -38,6 +38,8 @@ func (sess *Session) View(idle time.Duration, currentID string) SessionView {
 // session is already gone (revoked meanwhile), nothing changes and the
 // answer is ErrNotFound.
 func (s *Store) ChangePassword(ctx context.Context, userID uint64, hash, current string, replacement *Session) (int64, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	var ended int64
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Where("token_hash = ? AND user_id = ?", current, userID).Delete(&Session{})
@@ -76,6 +78,8 @@ type UserChanges struct {
 // ends every session of the user there, so their cookies and tokens stop
 // working at once. It returns the user as stored afterwards.
 func (s *Store) UpdateUser(ctx context.Context, userID uint64, ch UserChanges) (*User, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	var u User
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		updates := map[string]any{}
@@ -110,6 +114,8 @@ func (s *Store) UpdateUser(ctx context.Context, userID uint64, ch UserChanges) (
 // before their absolute limit and last seen after idleBefore — newest
 // first. Dead rows the sweep has not reached yet are left out.
 func (s *Store) ActiveSessionsByUser(ctx context.Context, userID uint64, now, idleBefore time.Time) ([]Session, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	var out []Session
 	err := s.db.WithContext(ctx).Where("user_id = ? AND expires_at > ? AND last_seen_at > ?", userID, now, idleBefore).
 		Order("created_at DESC, public_id").Find(&out).Error

@@ -53,6 +53,8 @@ func (e *Event) View() EventView {
 // AddEvent writes one event: a single insert, so the log costs a login
 // one round trip.
 func (s *Store) AddEvent(ctx context.Context, e *Event) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	return failed("add event", s.db.WithContext(ctx).Create(e).Error)
 }
 
@@ -95,6 +97,8 @@ func (s *Store) EventsByUser(ctx context.Context, userID uint64, limit int) ([]E
 
 // DeleteEventsBefore removes events older than before, and says how many.
 func (s *Store) DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	res := s.db.WithContext(ctx).Where("at < ?", before).Delete(&Event{})
 	return res.RowsAffected, failed("sweep events", res.Error)
 }

@@ -55,6 +55,8 @@ func linkedList(linked string) []string {
 // IdentityBySubject finds the identity of an account at a provider;
 // ErrNotFound if none.
 func (s *Store) IdentityBySubject(ctx context.Context, provider, subject string) (*Identity, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	var id Identity
 	err := s.db.WithContext(ctx).Where("provider = ? AND subject = ?", provider, subject).Take(&id).Error
 	if err != nil {
@@ -65,6 +67,8 @@ func (s *Store) IdentityBySubject(ctx context.Context, provider, subject string)
 
 // IdentitiesOf lists a user's identities, by provider.
 func (s *Store) IdentitiesOf(ctx context.Context, userID uint64) ([]Identity, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	var out []Identity
 	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("provider").Find(&out).Error
 	return out, failed("list identities", err)
@@ -73,6 +77,8 @@ func (s *Store) IdentitiesOf(ctx context.Context, userID uint64) ([]Identity, er
 // CreateIdentity links id to its user. A provider account linked already,
 // or a second one at the same provider, is ErrIdentityTaken.
 func (s *Store) CreateIdentity(ctx context.Context, id *Identity) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(id).Error; err != nil {
 			return err
@@ -89,6 +95,8 @@ func (s *Store) CreateIdentity(ctx context.Context, id *Identity) error {
 // (no password) and links id to it, in one transaction: never a user
 // without a way to log in.
 func (s *Store) CreateUserWithIdentity(ctx context.Context, u *User, id *Identity) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	u.Email = CanonicalEmail(u.Email)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(u).Error; err != nil {
@@ -115,6 +123,8 @@ func (s *Store) CreateUserWithIdentity(ctx context.Context, u *User, id *Identit
 
 // SetIdentityEmail records the email a provider reported at a login.
 func (s *Store) SetIdentityEmail(ctx context.Context, identityID uint64, email string) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	err := s.db.WithContext(ctx).Model(&Identity{}).Where("id = ?", identityID).Update("email", email).Error
 	return failed("set identity email", err)
 }
@@ -124,6 +134,8 @@ func (s *Store) SetIdentityEmail(ctx context.Context, identityID uint64, email s
 // the transaction (SQLite serialises transactions anyway), so two
 // concurrent removals cannot both pass a "not the last one" check.
 func (s *Store) DeleteIdentity(ctx context.Context, userID uint64, provider string, check func(*User, []Identity) error) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	var refused error
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var u User

@@ -28,6 +28,8 @@ func (OAuthState) TableName() string { return "oauth_states" }
 
 // CreateOAuthState stores a begun login.
 func (s *Store) CreateOAuthState(ctx context.Context, st *OAuthState) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	return failed("create oauth state", s.db.WithContext(ctx).Create(st).Error)
 }
 
@@ -36,6 +38,8 @@ func (s *Store) CreateOAuthState(ctx context.Context, st *OAuthState) error {
 // state only the one whose DELETE removed the row gets it, on both
 // databases, so a state is used at most once.
 func (s *Store) ConsumeOAuthState(ctx context.Context, hash string) (*OAuthState, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	var st OAuthState
 	if err := s.db.WithContext(ctx).Where("hash = ?", hash).Take(&st).Error; err != nil {
 		return nil, failed("oauth state", err)
@@ -53,6 +57,8 @@ func (s *Store) ConsumeOAuthState(ctx context.Context, hash string) (*OAuthState
 // DeleteExpiredOAuthStates removes logins begun and never finished, and
 // says how many.
 func (s *Store) DeleteExpiredOAuthStates(ctx context.Context, now time.Time) (int64, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	res := s.db.WithContext(ctx).Where("expires_at <= ?", now).Delete(&OAuthState{})
 	return res.RowsAffected, failed("sweep oauth states", res.Error)
 }

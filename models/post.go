@@ -40,6 +40,8 @@ func (p *Post) View() PostView {
 // trimmed and must be 1–200 characters, the body at most 10,000 and is
 // kept exactly as written. Bad fields are a 422 naming each one.
 func (s *Store) CreatePost(ctx context.Context, userID uint64, title, body string, at time.Time) (*Post, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	title = strings.TrimSpace(title)
 	fields := map[string]string{}
 	switch {
@@ -69,6 +71,8 @@ func (s *Store) CreatePost(ctx context.Context, userID uint64, title, body strin
 // PostsByUser lists a user's posts, newest first (the id breaks ties
 // between posts made within the same second).
 func (s *Store) PostsByUser(ctx context.Context, userID uint64) ([]Post, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	var out []Post
 	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("created_at DESC, id DESC").Find(&out).Error
 	return out, failed("list posts", err)

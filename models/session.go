@@ -27,6 +27,8 @@ type Session struct {
 // that token hash is deleted in the same transaction (a new login from a
 // browser that was logged in ends its old session).
 func (s *Store) CreateSession(ctx context.Context, sess *Session, replacing string) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if replacing != "" {
 			if err := tx.Where("token_hash = ?", replacing).Delete(&Session{}).Error; err != nil {
@@ -40,6 +42,8 @@ func (s *Store) CreateSession(ctx context.Context, sess *Session, replacing stri
 
 // SessionsByUser lists a user's sessions, newest first.
 func (s *Store) SessionsByUser(ctx context.Context, userID uint64) ([]Session, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	var out []Session
 	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("created_at DESC").Find(&out).Error
 	return out, failed("list sessions", err)
@@ -47,6 +51,8 @@ func (s *Store) SessionsByUser(ctx context.Context, userID uint64) ([]Session, e
 
 // TouchSession records activity on a session.
 func (s *Store) TouchSession(ctx context.Context, publicID string, at time.Time) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	err := s.db.WithContext(ctx).Model(&Session{}).Where("public_id = ?", publicID).Update("last_seen_at", at).Error
 	return failed("touch session", err)
 }
@@ -54,6 +60,8 @@ func (s *Store) TouchSession(ctx context.Context, publicID string, at time.Time)
 // DeleteSession ends one session by its public handle. When userID is not
 // zero the session must belong to that user; otherwise ErrNotFound.
 func (s *Store) DeleteSession(ctx context.Context, publicID string, userID uint64) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	db := s.db.WithContext(ctx).Where("public_id = ?", publicID)
 	if userID != 0 {
 		db = db.Where("user_id = ?", userID)
@@ -68,6 +76,8 @@ func (s *Store) DeleteSession(ctx context.Context, publicID string, userID uint6
 // DeleteUserSessions ends every session of a user except the one whose
 // public id is keep (none when keep is empty) and says how many ended.
 func (s *Store) DeleteUserSessions(ctx context.Context, userID uint64, keep string) (int64, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	db := s.db.WithContext(ctx).Where("user_id = ?", userID)
 	if keep != "" {
 		db = db.Where("public_id <> ?", keep)
@@ -79,6 +89,8 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID uint64, keep stri
 // DeleteStaleSessions removes sessions past their absolute limit or idle
 // since before idleBefore, and says how many.
 func (s *Store) DeleteStaleSessions(ctx context.Context, now, idleBefore time.Time) (int64, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	res := s.db.WithContext(ctx).Where("expires_at <= ? OR last_seen_at <= ?", now, idleBefore).Delete(&Session{})
 	return res.RowsAffected, failed("sweep sessions", res.Error)
 }

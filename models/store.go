@@ -165,6 +165,8 @@ var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Ide
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	sqlDB, err := s.db.DB()
 	if err != nil {
 		return err

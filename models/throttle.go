@@ -44,6 +44,8 @@ func (s *Store) CountFailures(ctx context.Context, key string, since time.Time) 
 // old rows in the same transaction takes gap locks that deadlock with
 // concurrent inserts on InnoDB. Old rows go in DeleteFailuresBefore.
 func (s *Store) AddAttempt(ctx context.Context, at time.Time, keys ...string) ([]uint64, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	rows := make([]LoginFailure, len(keys))
 	for i, k := range keys {
 		rows[i] = LoginFailure{Key: k, At: at}
@@ -61,12 +63,16 @@ func (s *Store) AddAttempt(ctx context.Context, at time.Time, keys ...string) ([
 // DeleteFailuresBefore drops failures that have left every window; the
 // sweep runs it.
 func (s *Store) DeleteFailuresBefore(ctx context.Context, before time.Time) (int64, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	res := s.db.WithContext(ctx).Where("at < ?", before).Delete(&LoginFailure{})
 	return res.RowsAffected, failed("sweep failures", res.Error)
 }
 
 // ForgetFailures deletes the rows with these ids.
 func (s *Store) ForgetFailures(ctx context.Context, ids []uint64) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	if len(ids) == 0 {
 		return nil
 	}
@@ -77,6 +83,8 @@ func (s *Store) ForgetFailures(ctx context.Context, ids []uint64) error {
 // ids, in one statement (after a good login: its own attempt, and the
 // account's failures from this IP).
 func (s *Store) ClearFailures(ctx context.Context, key string, ids ...uint64) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	db := s.db.WithContext(ctx).Where("`key` = ?", key)
 	if len(ids) > 0 {
 		db = db.Or("id IN ?", ids)

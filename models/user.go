@@ -69,6 +69,8 @@ func CanonicalEmail(email string) string { return strings.ToLower(strings.TrimSp
 
 // CreateUser inserts u. An email already in use is ErrEmailTaken.
 func (s *Store) CreateUser(ctx context.Context, u *User) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	u.Email = CanonicalEmail(u.Email)
 	err := s.db.WithContext(ctx).Create(u).Error
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
@@ -79,6 +81,8 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 
 // UserByEmail finds a user by email, canonicalised first; ErrNotFound if none.
 func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	var u User
 	err := s.db.WithContext(ctx).Where("email = ?", CanonicalEmail(email)).Take(&u).Error
 	if err != nil {
@@ -89,6 +93,8 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
 
 // UserByID finds a user; ErrNotFound if none.
 func (s *Store) UserByID(ctx context.Context, id uint64) (*User, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	var u User
 	if err := s.db.WithContext(ctx).Take(&u, id).Error; err != nil {
 		return nil, failed("user by id", err)
@@ -98,6 +104,8 @@ func (s *Store) UserByID(ctx context.Context, id uint64) (*User, error) {
 
 // CountUsers counts every account.
 func (s *Store) CountUsers(ctx context.Context) (int64, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	var n int64
 	err := s.db.WithContext(ctx).Model(&User{}).Count(&n).Error
 	return n, failed("count users", err)
@@ -106,6 +114,8 @@ func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 // ListUsers returns one page of users whose email or name contains q
 // (all users when q is empty), ordered by id, and the total that match.
 func (s *Store) ListUsers(ctx context.Context, q string, page, perPage int) ([]User, int64, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	q = strings.TrimSpace(q)
 	query := func() *gorm.DB {
 		db := s.db.WithContext(ctx).Model(&User{})
@@ -130,6 +140,8 @@ func escapeLike(s string) string {
 
 // SetPasswordHash replaces a user's password hash.
 func (s *Store) SetPasswordHash(ctx context.Context, userID uint64, hash string) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Update("password_hash", hash)
 	if res.Error == nil && res.RowsAffected == 0 {
 		return ErrNotFound
@@ -141,6 +153,8 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID uint64, hash string)
 // their sessions in the same transaction, so their cookies and tokens stop
 // working at once.
 func (s *Store) SetUserDisabled(ctx context.Context, userID uint64, disabled bool) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&User{}).Where("id = ?", userID).Update("disabled", disabled)
 		if res.Error != nil {
