@@ -63,9 +63,16 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 		return nil, errors.Join(err, try.forget(ctx)) // busy: not a guess
 	}
 	if !ok {
+		// The same write for an unknown email as for a wrong password, so
+		// the two answers take the same time (contract §9: no timing
+		// oracle). An unknown email's event belongs to no one (user id 0):
+		// nobody is shown it, and the sweep removes it with the rest.
+		var id uint64
+		detail := "unknown account"
 		if u != nil {
-			s.Record(ctx, u.ID, models.EventLoginFailed, client, "wrong password")
+			id, detail = u.ID, "wrong password"
 		}
+		s.Record(ctx, id, models.EventLoginFailed, client, detail)
 		return nil, ErrInvalidCredentials
 	}
 	if u.Disabled {

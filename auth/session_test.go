@@ -95,6 +95,35 @@ func TestSessionTouch(t *testing.T) {
 	}
 }
 
+// TestSessionTouchShortIdle checks that activity is recorded at least
+// every quarter of SESSION_IDLE_TIMEOUT (contract §9): with a 4 s timeout,
+// a session used every 1.5 s never idles out, by cookie or by token, and
+// one left alone for 4 s does.
+func TestSessionTouchShortIdle(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, "SESSION_IDLE_TIMEOUT=4s")
+	f.createUser(t, "ada@example.com")
+	c := f.login(t, "ada@example.com")
+	cookie := f.cookieFor(t, c)
+	tok, err := f.svc.IssueToken(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 { // 12 s in all: three idle timeouts
+		f.clock.Advance(1500 * time.Millisecond)
+		r := request(cookie, "")
+		if i%2 == 1 {
+			r = request(nil, "Bearer "+tok.AccessToken)
+		}
+		if _, err := f.svc.Authenticate(r); err != nil {
+			t.Fatalf("request %d, %v after the login: got %v, want the session alive", i+1, time.Duration(i+1)*1500*time.Millisecond, err)
+		}
+	}
+	f.clock.Advance(4 * time.Second)
+	_, err = f.svc.Authenticate(request(cookie, ""))
+	wantError(t, err, ErrSessionEnded)
+}
+
 // TestSessionCookieForgeries checks that a cookie that does not verify is
 // an ended session (the page says so and the cookie is cleared).
 func TestSessionCookieForgeries(t *testing.T) {

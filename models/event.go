@@ -23,9 +23,9 @@ const (
 )
 
 // Event is one entry in a user's security log: what happened, when, and
-// from where. Failed logins for emails that match no account are not
-// logged here (there is no user to show them to; the throttle still
-// counts them).
+// from where. A failed login for an email that matches no account is
+// written under user id 0, which no one is shown: it costs the login the
+// same write as a wrong password does (no timing oracle).
 type Event struct {
 	ID        uint64    `gorm:"primaryKey"`
 	UserID    uint64    `gorm:"not null;index:idx_events_user_at,priority:1"`
