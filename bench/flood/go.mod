@@ -1,0 +1,3 @@
+module gatehousebench/flood
+
+go 1.26.8
