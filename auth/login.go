@@ -178,7 +178,7 @@ func (a *attempt) forget(ctx context.Context) error {
 }
 
 // succeed drops the attempt and clears the account's failures from this
-// IP: the right password was given.
+// IP: the right password was given (even if the client has gone since).
 func (a *attempt) succeed(ctx context.Context) error {
-	return a.s.store.ClearFailures(ctx, accountKey(a.email, a.ip), a.ids...)
+	return a.s.store.ClearFailures(context.WithoutCancel(ctx), accountKey(a.email, a.ip), a.ids...)
 }
