@@ -134,7 +134,10 @@ func (s *Service) Authenticate(r *http.Request) (*Caller, error) {
 			return nil, ErrInvalidToken
 		}
 	}
-	sess, err := s.sessions.Get(r, s.sessions.CookieName())
+	// New, not Get: Get caches the session in a per-request registry,
+	// which copies the whole request to add it to the context — on every
+	// request — and nothing here needs the cache.
+	sess, err := s.sessions.New(r, s.sessions.CookieName())
 	if err != nil {
 		return nil, err
 	}
@@ -181,11 +184,12 @@ func (s *Service) touchEvery() time.Duration {
 
 // SaveCookie sets the cookie of a session Login just opened.
 func (s *Service) SaveCookie(w http.ResponseWriter, r *http.Request, c *Caller) error {
-	sess, _ := s.sessions.Get(r, s.sessions.CookieName()) // a stale cookie is being replaced: its error is moot
+	sess := sessions.NewSession(s.sessions, s.sessions.CookieName())
+	opts := s.sessions.options
+	sess.Options = &opts
 	sess.ID = c.token
 	sess.Values[rowKey{}] = c.Session
 	sess.Values[userKey{}] = c.User
-	sess.Options.MaxAge = s.sessions.options.MaxAge
 	return s.sessions.Save(r, w, sess)
 }
 
