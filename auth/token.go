@@ -92,7 +92,6 @@ func (t *tokens) verify(raw string) (*claims, error) {
 		jwt.WithValidMethods([]string{signingMethod.Alg()}),
 		jwt.WithIssuer(t.issuer),
 		jwt.WithExpirationRequired(),
-		jwt.WithIssuedAt(),
 		jwt.WithTimeFunc(t.now),
 	)
 	if err != nil {
@@ -101,8 +100,18 @@ func (t *tokens) verify(raw string) (*claims, error) {
 	if cl.SID == "" || cl.Subject == "" {
 		return nil, ErrInvalidToken
 	}
+	// A token issued "in the future" is refused, allowing for clocks that
+	// differ by up to maxClockSkew: another instance may have issued it a
+	// moment after this one's second began. (golang-jwt's own iat check
+	// has no leeway of its own; its WithLeeway would stretch exp too.)
+	if cl.IssuedAt == nil || cl.IssuedAt.After(t.now().Add(maxClockSkew)) {
+		return nil, ErrInvalidToken
+	}
 	return &cl, nil
 }
+
+// maxClockSkew is how far apart the clocks of two instances may be.
+const maxClockSkew = 5 * time.Second
 
 // verifiedTokens remembers the claims of tokens whose signature and
 // claims already verified, keyed by the SHA-256 of the whole token, so a
