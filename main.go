@@ -4,6 +4,7 @@
 //	gatehouse migrate
 //	gatehouse user add --email E --name N [--scopes "user:read user:write"] [--admin] --password-stdin
 //	gatehouse user list | disable E | enable E | passwd E --password-stdin
+//	gatehouse user scopes E "SCOPES"
 package main
 
 import (
@@ -101,7 +102,8 @@ const usage = `usage: gatehouse [serve] [--addr A] [--base-url U] [--database-ur
        gatehouse user add --email E --name N [--scopes "user:read user:write"] [--admin] --password-stdin
        gatehouse user list
        gatehouse user disable E | enable E
-       gatehouse user passwd E --password-stdin`
+       gatehouse user passwd E --password-stdin
+       gatehouse user scopes E "SCOPES"   (spaces or commas, e.g. "user:read,admin:write")`
 
 // app is the opened, migrated application.
 type app struct {

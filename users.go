@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"gatehouse/auth"
 	"gatehouse/config"
@@ -18,7 +20,7 @@ import (
 // userCommand runs "gatehouse user …".
 func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("user needs a subcommand: add, list, disable, enable or passwd")
+		return errors.New("user needs a subcommand: add, list, disable, enable, passwd or scopes")
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
@@ -32,7 +34,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	var positional []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return fmt.Errorf("user %s: %w", sub, err)
+			return fmt.Errorf("user %s: %s", printable(sub), printable(err.Error()))
 		}
 		if fs.NArg() == 0 {
 			break
@@ -77,7 +79,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		if err != nil {
 			return describe(err)
 		}
-		fmt.Fprintf(stdout, "created user %d %s (%s)\n", u.ID, u.Email, u.Scopes)
+		fmt.Fprintf(stdout, "created user %d %s (%s)\n", u.ID, printable(u.Email), printable(u.Scopes))
 	case "list":
 		users, err := a.auth.Users(ctx)
 		if err != nil {
@@ -86,7 +88,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tSCOPES\tDISABLED")
 		for _, u := range users {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%t\n", u.ID, u.Email, u.FullName, u.Scopes, u.Disabled)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%t\n", u.ID, printable(u.Email), printable(u.FullName), printable(u.Scopes), u.Disabled)
 		}
 		return tw.Flush()
 	case "disable", "enable":
@@ -97,7 +99,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		if err := a.auth.SetDisabled(ctx, e, sub == "disable"); err != nil {
 			return describe(err)
 		}
-		fmt.Fprintf(stdout, "%sd %s\n", sub, models.CanonicalEmail(e))
+		fmt.Fprintf(stdout, "%sd %s\n", sub, printable(models.CanonicalEmail(e)))
 	case "passwd":
 		e, err := target()
 		if err != nil {
@@ -113,11 +115,52 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		if err := a.auth.ResetPassword(ctx, e, password); err != nil {
 			return describe(err)
 		}
-		fmt.Fprintf(stdout, "password changed for %s; their sessions have ended\n", models.CanonicalEmail(e))
+		fmt.Fprintf(stdout, "password changed for %s; their sessions have ended\n", printable(models.CanonicalEmail(e)))
+	case "scopes":
+		if len(positional) != 2 {
+			return errors.New(`user scopes takes an email and the scopes, e.g. user scopes ada@example.com "user:read admin:write"`)
+		}
+		u, err := a.auth.SetScopes(ctx, positional[0], positional[1])
+		if err != nil {
+			return describe(err)
+		}
+		shown := u.Scopes
+		if shown == "" {
+			shown = "none"
+		}
+		fmt.Fprintf(stdout, "scopes of %s: %s\n", printable(u.Email), printable(shown))
 	default:
-		return fmt.Errorf("unknown user subcommand %q (add, list, disable, enable, passwd)", sub)
+		return fmt.Errorf("unknown user subcommand %q (add, list, disable, enable, passwd, scopes)", sub)
 	}
 	return nil
+}
+
+// printable returns text from a user or the database as it may be written
+// to a terminal (contract §9: never a control character raw). Control and
+// format characters (models.IsInvisible: ESC, CR, LF, tab, bidi overrides,
+// zero-width spaces …) become Go escapes such as \x1b, \t or \u202e, and
+// bytes that are not UTF-8 become \xNN (a stray 0x9b is CSI to some
+// terminals); everything else, accents and emoji included, is kept as it
+// is. Escaping tabs also keeps a name inside its column of "user list".
+func printable(s string) string {
+	if utf8.ValidString(s) && strings.IndexFunc(s, models.IsInvisible) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for len(s) > 0 {
+		r, n := utf8.DecodeRuneInString(s)
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			fmt.Fprintf(&b, `\x%02x`, s[0])
+		case models.IsInvisible(r):
+			q := strconv.QuoteRune(r) // '\x1b', '\t', '\u202e'
+			b.WriteString(q[1 : len(q)-1])
+		default:
+			b.WriteString(s[:n])
+		}
+		s = s[n:]
+	}
+	return b.String()
 }
 
 // readPassword reads one line and drops only its line ending.
@@ -147,5 +190,5 @@ func describe(err error) error {
 	for field, m := range e.Fields {
 		msg += fmt.Sprintf(" %s: %s", field, m)
 	}
-	return errors.New(msg)
+	return errors.New(printable(msg)) // a message may quote what was typed
 }

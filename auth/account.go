@@ -9,7 +9,8 @@ import (
 
 // Register creates an account by self-service sign-up, with the default
 // scopes whatever the client sent, and logs it. Validation is CreateUser's
-// (422 with fields); an email in use is 409 email_taken.
+// plus the strength rule for the password (validateNewPassword), 422 with
+// fields; an email in use is 409 email_taken.
 //
 // Sign-ups are counted per client IP like failed logins: at most
 // LOGIN_MAX_FAILURES_PER_IP within LOGIN_FAILURE_WINDOW, refused or not (a
@@ -28,7 +29,7 @@ func (s *Service) Register(ctx context.Context, nu NewUser, client Client) (*mod
 	if err := s.overLimit(ctx, key, s.cfg.LoginMaxFailuresPerIP, now); err != nil {
 		return nil, errors.Join(err, s.store.ForgetFailures(ctx, ids))
 	}
-	u, err := s.CreateUser(ctx, nu)
+	u, err := s.createUser(ctx, nu, true) // chosen on the web: easy passwords refused
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +82,7 @@ func (s *Service) ChangePassword(ctx context.Context, c *Caller, in PasswordChan
 	if in.CurrentPassword == "" {
 		fields["current_password"] = "Enter your current password."
 	}
-	if msg := validatePassword(in.NewPassword, c.User.Email); msg != "" {
+	if msg := validateNewPassword(in.NewPassword, c.User.Email, c.User.FullName); msg != "" {
 		fields["new_password"] = msg
 	} else if in.NewPassword == in.CurrentPassword {
 		fields["new_password"] = "Choose a password different from your current one."

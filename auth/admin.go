@@ -17,13 +17,16 @@ type UserUpdate struct {
 	Scopes   *[]string
 }
 
-// validateName checks a full name; it returns a message or "".
+// validateName checks a trimmed full name — at sign-up, an administrator's
+// rename and the CLI's user add: one line of text (models.ValidateLine: no
+// control or format characters) of at most 200 characters. It returns a
+// message or "".
 func validateName(name string) string {
-	switch {
+	switch msg := models.ValidateLine(name); {
 	case name == "":
 		return "Enter a name."
-	case !utf8.ValidString(name):
-		return "Use valid UTF-8 text."
+	case msg != "":
+		return msg
 	case utf8.RuneCountInString(name) > 200:
 		return "Use at most 200 characters."
 	}
@@ -32,8 +35,13 @@ func validateName(name string) string {
 
 // UpdateUser applies an administrator's changes to user id. Unknown
 // scopes and bad names are 422 with fields. An administrator cannot
-// disable themselves or take admin:write from themselves — so the last
-// administrator cannot lock everyone out (422 on the field). Disabling
+// disable themselves or take admin:write from themselves (422 on the
+// field), so nobody locks themselves out by a slip; when they are the
+// only administrator, that is the contract's 422 last_admin instead
+// (§9). The self-check alone does not keep an administrator: two of them
+// can demote each other at the same moment. The rule that does lives in
+// the store's transaction: a change that would leave no enabled user with
+// admin:write is models.ErrLastAdmin and changes nothing. Disabling
 // ends the user's sessions at once; scopes taken away stop working on
 // live sessions at once too (callerFor intersects), while scopes given
 // apply from the user's next login. Every change is written to the
@@ -48,6 +56,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor *Caller, id uint64, in U
 	var (
 		ch      models.UserChanges
 		changed []string
+		lockout bool // the administrator would take their own admin rights
 	)
 	if in.FullName != nil {
 		name := strings.TrimSpace(*in.FullName)
@@ -62,6 +71,7 @@ func (s *Service) UpdateUser(ctx context.Context, actor *Caller, id uint64, in U
 		switch {
 		case *in.Disabled && self:
 			fields["disabled"] = "You cannot disable your own account."
+			lockout = true
 		case *in.Disabled != u.Disabled:
 			ch.Disabled = in.Disabled
 			if *in.Disabled {
@@ -78,11 +88,23 @@ func (s *Service) UpdateUser(ctx context.Context, actor *Caller, id uint64, in U
 			fields["scopes"] = fmt.Sprintf("Unknown scope; choose from %s.", strings.Join(AllScopes, ", "))
 		case self && !contains(scopes, ScopeAdminWrite):
 			fields["scopes"] = "You cannot remove admin:write from your own account."
+			lockout = true
 		default:
 			if joined := joinScopes(scopes); joined != joinScopes(normalize(u.ScopeList())) {
 				ch.Scopes = &joined
 				changed = append(changed, "scopes set to "+strings.Join(scopes, " "))
 			}
+		}
+	}
+	if lockout {
+		// The caller holds admin:write (the route requires it), so they
+		// are the only administrator when they are the only holder.
+		admins, err := s.store.AdminWriters(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if len(admins) == 1 && admins[0] == u.ID {
+			return nil, models.ErrLastAdmin
 		}
 	}
 	if len(fields) > 0 {

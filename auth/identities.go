@@ -135,9 +135,16 @@ func (s *Service) allowed(p profile) error {
 }
 
 // displayName is a new user's name: the provider's, else the email's
-// local part, at most 200 characters.
+// local part, at most 200 characters. A provider's name is not refused
+// for control or format characters, as a typed one is (the user did not
+// type it here): they are dropped instead (contract §9).
 func displayName(p profile) string {
-	name := strings.TrimSpace(p.Name)
+	name := strings.TrimSpace(strings.Map(func(r rune) rune {
+		if models.IsInvisible(r) {
+			return -1
+		}
+		return r
+	}, strings.ToValidUTF8(p.Name, "")))
 	if name == "" {
 		name, _, _ = strings.Cut(p.Email, "@")
 	}

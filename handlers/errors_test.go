@@ -83,6 +83,8 @@ func TestProblemFor(t *testing.T) {
 			401, "invalid_credentials", "Incorrect username or password", 0, []string{"login:"}},
 		{"a domain error behind withPage keeps its kind", withPage(fmt.Errorf("login: %w", auth.ErrInactiveUser), "login.html", nil),
 			403, "inactive_user", "Inactive user", 0, nil},
+		{"the last administrator is 422 with its own code", withPage(models.ErrLastAdmin, "user.html", nil),
+			422, "last_admin", models.ErrLastAdmin.Detail, 0, nil},
 		{"a storage failure is 503 with the cause kept out", fmt.Errorf("user by id: %w: %v", models.ErrUnavailable, leak),
 			503, "unavailable", models.ErrUnavailable.Detail, 5, []string{"relation", "user by id"}},
 		{"busy rounds Retry-After up to whole seconds", &models.Error{Kind: models.Unavailable, Code: "busy", Detail: "Busy.", RetryAfter: 1500 * time.Millisecond},

@@ -226,9 +226,10 @@ func bindUserUpdate(c echo.Context) (auth.UserUpdate, error) {
 // PATCH /api/users/{id} to a caller with admin:write: it changes the
 // user's name, disabled flag and scopes. Disabling ends their sessions at
 // once. Administrators cannot disable themselves or remove their own
-// admin:write (422 on the field). An API client gets the user object; a
-// browser goes back to the user page (303), or sees the form again with
-// what it sent and the messages.
+// admin:write (422 on the field), and no change may leave the system
+// without an enabled admin:write holder (422 last_admin, contract §9). An
+// API client gets the user object; a browser goes back to the user page
+// (303), or sees the form again with what it sent and the messages.
 func (h *handler) updateUser(c echo.Context) error {
 	id, err := userID(c)
 	if err != nil {

@@ -76,12 +76,15 @@ type UserChanges struct {
 
 // UpdateUser applies changes to a user in one transaction; disabling also
 // ends every session of the user there, so their cookies and tokens stop
-// working at once. It returns the user as stored afterwards.
+// working at once. A change that would leave no enabled user with
+// admin:write is ErrLastAdmin and changes nothing (changeUser). It returns
+// the user as stored afterwards.
 func (s *Store) UpdateUser(ctx context.Context, userID uint64, ch UserChanges) (*User, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	var u User
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	mayDemote := ch.Scopes != nil || (ch.Disabled != nil && *ch.Disabled)
+	err := s.changeUser(ctx, "update user", mayDemote, func(tx *gorm.DB) error {
 		updates := map[string]any{}
 		if ch.FullName != nil {
 			updates["full_name"] = *ch.FullName
@@ -105,7 +108,7 @@ func (s *Store) UpdateUser(ctx context.Context, userID uint64, ch UserChanges) (
 		return tx.Take(&u, userID).Error
 	})
 	if err != nil {
-		return nil, failed("update user", err)
+		return nil, err
 	}
 	return &u, nil
 }

@@ -37,24 +37,26 @@ func (p *Post) View() PostView {
 }
 
 // CreatePost validates a post by userID and stores it: the title is
-// trimmed and must be 1–200 characters, the body at most 10,000 and is
-// kept exactly as written. Bad fields are a 422 naming each one.
+// trimmed and must be 1–200 characters on one line (ValidateLine), the
+// body at most 10,000 (ValidateBody: newlines and tabs, no other control
+// character) and is kept exactly as written. Bad fields are a 422 naming
+// each one.
 func (s *Store) CreatePost(ctx context.Context, userID uint64, title, body string, at time.Time) (*Post, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	title = strings.TrimSpace(title)
 	fields := map[string]string{}
-	switch {
+	switch msg := ValidateLine(title); {
 	case title == "":
 		fields["title"] = "Give your post a title."
-	case !utf8.ValidString(title):
-		fields["title"] = "Use valid UTF-8 text."
+	case msg != "":
+		fields["title"] = msg
 	case utf8.RuneCountInString(title) > MaxPostTitle:
 		fields["title"] = "Use at most 200 characters."
 	}
-	switch {
-	case !utf8.ValidString(body):
-		fields["body"] = "Use valid UTF-8 text."
+	switch msg := ValidateBody(body); {
+	case msg != "":
+		fields["body"] = msg
 	case utf8.RuneCountInString(body) > MaxPostBody:
 		fields["body"] = "Use at most 10,000 characters."
 	}

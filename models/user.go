@@ -9,9 +9,10 @@ import (
 	"gorm.io/gorm"
 )
 
-// User is an account. Email is stored canonical (trimmed, lower-cased) and
-// compared exactly. PasswordHash is empty for accounts that only log in
-// through a provider; it never leaves the server (see UserView).
+// User is an account. Email is stored canonical (CanonicalEmail: trimmed,
+// ASCII letters lower-cased) and compared exactly. PasswordHash is empty
+// for accounts that only log in through a provider; it never leaves the
+// server (see UserView).
 type User struct {
 	ID           uint64 `gorm:"primaryKey"`
 	Email        string `gorm:"size:254;not null;uniqueIndex"`
@@ -64,8 +65,27 @@ func (u *User) View() UserView {
 		Disabled: u.Disabled, CreatedAt: u.CreatedAt.UTC(), Providers: providers}
 }
 
-// CanonicalEmail is the form in which emails are stored and compared.
-func CanonicalEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+// CanonicalEmail is the form in which emails are stored and compared:
+// trimmed, with only the ASCII letters A–Z lower-cased (contract §9).
+// Unicode case mapping would merge addresses that are not the same:
+// strings.ToLower turns "ALİCE" (U+0130) into "ali̇ce" (i, U+0307), others
+// fold onto ASCII letters (the Kelvin sign U+212A onto k), so one
+// person's address could open another's account.
+func CanonicalEmail(email string) string {
+	email = strings.TrimSpace(email)
+	for i := 0; i < len(email); i++ {
+		if 'A' <= email[i] && email[i] <= 'Z' {
+			b := []byte(email)
+			for j := i; j < len(b); j++ {
+				if 'A' <= b[j] && b[j] <= 'Z' {
+					b[j] += 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return email // already lower case: no copy
+}
 
 // CreateUser inserts u. An email already in use is ErrEmailTaken.
 func (s *Store) CreateUser(ctx context.Context, u *User) error {
@@ -151,11 +171,12 @@ func (s *Store) SetPasswordHash(ctx context.Context, userID uint64, hash string)
 
 // SetUserDisabled disables or enables a user; disabling ends every one of
 // their sessions in the same transaction, so their cookies and tokens stop
-// working at once.
+// working at once. Disabling the last enabled user with admin:write is
+// ErrLastAdmin and changes nothing (changeUser).
 func (s *Store) SetUserDisabled(ctx context.Context, userID uint64, disabled bool) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	return s.changeUser(ctx, "set disabled", disabled, func(tx *gorm.DB) error {
 		res := tx.Model(&User{}).Where("id = ?", userID).Update("disabled", disabled)
 		if res.Error != nil {
 			return res.Error
@@ -174,5 +195,4 @@ func (s *Store) SetUserDisabled(ctx context.Context, userID uint64, disabled boo
 		}
 		return nil
 	})
-	return failed("set disabled", err)
 }

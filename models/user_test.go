@@ -287,3 +287,47 @@ func TestCreateUserCancelled(t *testing.T) {
 		}
 	})
 }
+
+// TestCanonicalEmail checks that only spaces around an email are trimmed
+// and only A–Z are lower-cased (contract §9): Unicode case mapping would
+// merge addresses that are not the same.
+func TestCanonicalEmail(t *testing.T) {
+	cases := []struct{ name, email, want string }{
+		{"ASCII capitals are lower-cased", "Ada.Lovelace@Example.COM", "ada.lovelace@example.com"},
+		{"spaces around are trimmed", " \tada@example.com\n", "ada@example.com"},
+		{"an email already canonical is kept", "ada@example.com", "ada@example.com"},
+		{"a dotted capital I (U+0130) is kept", "ALİCE@example.com", "alİce@example.com"},
+		{"a Kelvin sign is not folded onto k", "\u212Aate@example.com", "\u212Aate@example.com"},
+		{"accented capitals are kept", "JOSÉ@example.com", "josÉ@example.com"},
+		{"a capital sharp s is kept", "STRAẞE@example.com", "straẞe@example.com"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := CanonicalEmail(tc.email); got != tc.want {
+				t.Errorf("CanonicalEmail(%q): got %q, want %q", tc.email, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestEmailsFoldOnlyASCII checks that an address differing from another
+// only in a non-ASCII capital is another user, and finds only itself.
+func TestEmailsFoldOnlyASCII(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		alice := addUser(t, s, "alice@example.com", "Alice")
+		other := addUser(t, s, "ALİCE@example.com", "Other")
+		if alice.ID == other.ID || other.Email != "alİce@example.com" {
+			t.Fatalf("got %+v and %+v, want two users", alice, other)
+		}
+		for lookup, want := range map[string]uint64{"ALICE@example.com": alice.ID, "ALİCE@example.com": other.ID, "alİce@example.com": other.ID} {
+			u, err := s.UserByEmail(ctx, lookup)
+			if err != nil || u.ID != want {
+				t.Errorf("UserByEmail(%q): got %v, %v; want user %d", lookup, u, err, want)
+			}
+		}
+		if _, err := s.UserByEmail(ctx, "ali\u0307ce@example.com"); err != ErrNotFound {
+			t.Errorf("UserByEmail of strings.ToLower's spelling: got %v, want %v", err, ErrNotFound)
+		}
+	})
+}

@@ -239,6 +239,9 @@ func TestUpdateUser(t *testing.T) {
 		})
 
 		t.Run("administrators cannot lock themselves out", func(t *testing.T) {
+			// With another administrator the self-checks answer on the
+			// field; the only one gets last_admin (TestLastAdminSequential).
+			app.createUser(t, "ann@example.com", goodPassword, withScopes("user:read", "admin:write"))
 			self := "/api/users/" + userPath(root.ID)
 			p := api.patch(self, map[string]any{"disabled": true}, bearer(tok)).wantProblem(t, http.StatusUnprocessableEntity, "invalid_input")
 			if p.Fields["disabled"] != "You cannot disable your own account." {

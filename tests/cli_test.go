@@ -3,6 +3,7 @@ package tests
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -283,4 +285,127 @@ func TestBadConfiguration(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestCLIUserScopes: `gatehouse user scopes E "SCOPES"` sets a user's
+// scopes from a shell (contract §9, the way back in), obeys the
+// last-administrator rule like `user disable`, and takes effect on live
+// sessions at once.
+func TestCLIUserScopes(t *testing.T) {
+	eachDB(t, func(t *testing.T, db database) {
+		c := newCLI(t, db)
+		c.mustRun("root password\n", "user", "add", "--email", "root@example.com", "--name", "Root", "--admin", "--password-stdin")
+		c.mustRun("ada password\n", "user", "add", "--email", "ada@example.com", "--name", "Ada", "--password-stdin")
+
+		if out := c.mustRun("", "user", "scopes", "Ada@Example.com", "user:read,admin:read  user:read"); !strings.Contains(out, "ada@example.com") || !strings.Contains(out, "user:read admin:read") {
+			t.Errorf("user scopes said %q", out)
+		}
+		if list := c.mustRun("", "user", "list"); !regexp.MustCompile(`ada@example\.com\s+Ada\s+user:read admin:read\s`).MatchString(list) {
+			t.Errorf("user list after user scopes:\n%s", list)
+		}
+
+		failures := []struct {
+			name string
+			args []string
+			want string
+		}{
+			{"an unknown scope is named", []string{"user", "scopes", "ada@example.com", "user:read root"}, `Unknown scope "root"`},
+			{"taking admin:write from the last administrator", []string{"user", "scopes", "root@example.com", "user:read user:write admin:read"}, "no enabled user with admin:write"},
+			{"taking every scope from the last administrator", []string{"user", "scopes", "root@example.com", ""}, "no enabled user with admin:write"},
+			{"disabling the last administrator", []string{"user", "disable", "root@example.com"}, "no enabled user with admin:write"},
+			{"an unknown user", []string{"user", "scopes", "nobody@example.com", "user:read"}, "no such user"},
+			{"no scopes argument", []string{"user", "scopes", "ada@example.com"}, "user scopes takes an email and the scopes"},
+		}
+		for _, f := range failures {
+			t.Run(f.name, func(t *testing.T) {
+				_, errOut, code := c.run("", f.args...)
+				if code != 1 || !strings.Contains(errOut, f.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+					t.Errorf("exit %d, stderr %q; want exit 1 and one line mentioning %q", code, errOut, f.want)
+				}
+			})
+		}
+		if list := c.mustRun("", "user", "list"); !regexp.MustCompile(`root@example\.com\s+Root\s+user:read user:write admin:read admin:write\s+false`).MatchString(list) {
+			t.Errorf("the refused changes changed root:\n%s", list)
+		}
+
+		srv := c.serve()
+		web := &http.Client{Timeout: 10 * time.Second}
+		call := func(method, path, token string) (int, []byte) {
+			t.Helper()
+			req, err := http.NewRequest(method, srv.url+path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.Header.Set("Authorization", "Bearer "+token)
+			resp, err := web.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			return resp.StatusCode, body
+		}
+		login := func(email, password string) string {
+			t.Helper()
+			resp, err := web.PostForm(srv.url+"/api/login", formOf("username", email, "password", password))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var tok token
+			if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("login %s: status %d, %v", email, resp.StatusCode, err)
+			}
+			return tok.AccessToken
+		}
+
+		// Ada can read users but not change them; the CLI gives her
+		// admin:write, and from her next login she can.
+		ada := login("ada@example.com", "ada password")
+		if got, _ := call(http.MethodGet, "/api/users", ada); got != http.StatusOK {
+			t.Errorf("GET /api/users with admin:read = %d, want 200", got)
+		}
+		c.mustRun("", "user", "scopes", "ada@example.com", "user:read user:write admin:read admin:write")
+		ada = login("ada@example.com", "ada password")
+		var list struct {
+			Items []struct {
+				ID    uint64 `json:"id"`
+				Email string `json:"email"`
+			} `json:"items"`
+		}
+		status, body := call(http.MethodGet, "/api/users?q=ada", ada)
+		if err := json.Unmarshal(body, &list); status != http.StatusOK || err != nil || len(list.Items) != 1 {
+			t.Fatalf("GET /api/users?q=ada = %d %s", status, body)
+		}
+		adaPath := "/api/users/" + strconv.FormatUint(list.Items[0].ID, 10)
+
+		// Now that Ada holds admin:write too, root may lose it.
+		c.mustRun("", "user", "scopes", "root@example.com", "user:read")
+
+		// Scopes taken away stop working on her live session at once.
+		c.mustRun("", "user", "scopes", "ada@example.com", "user:read user:write admin:write")
+		if got, _ := call(http.MethodGet, "/api/users", ada); got != http.StatusForbidden {
+			t.Errorf("GET /api/users after the CLI took admin:read = %d, want 403 at once", got)
+		}
+		// Given back, admin:read comes with her next login, and the change
+		// is in her security log, as the CLI's.
+		c.mustRun("", "user", "scopes", "ada@example.com", "user:read admin:read admin:write")
+		ada = login("ada@example.com", "ada password")
+		status, body = call(http.MethodGet, adaPath, ada)
+		var detail struct {
+			Events []eventBody `json:"events"`
+		}
+		if err := json.Unmarshal(body, &detail); status != http.StatusOK || err != nil || len(detail.Events) == 0 {
+			t.Fatalf("GET %s = %d %s", adaPath, status, body)
+		}
+		found := false
+		for _, e := range detail.Events {
+			if e.Kind == "admin_changed_user" && e.Detail == "scopes set to user:read admin:read admin:write (by the CLI)" {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("ada's security log lacks the CLI's change: %+v", detail.Events)
+		}
+	})
 }
