@@ -1,0 +1,3 @@
+module gatehousebench/timing
+
+go 1.26.8
