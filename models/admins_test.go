@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 
 	mysqldriver "github.com/go-sql-driver/mysql"
+
+	"gatehouse/internal/testenv"
 )
 
 // addAccount creates a user with these scopes, disabled or not, without
@@ -169,19 +170,9 @@ func TestLastAdminConcurrent(t *testing.T) {
 							t.Fatal(err)
 						}
 					}
-					start := make(chan struct{})
 					errs := make([]error, 2)
-					var wg sync.WaitGroup
-					for i, step := range []func() error{func() error { return tc.first(s, b.ID) }, func() error { return tc.other(s, a.ID) }} {
-						wg.Add(1)
-						go func() {
-							defer wg.Done()
-							<-start
-							errs[i] = step()
-						}()
-					}
-					close(start)
-					wg.Wait()
+					steps := []func() error{func() error { return tc.first(s, b.ID) }, func() error { return tc.other(s, a.ID) }}
+					testenv.FanOut(len(steps), func(i int) { errs[i] = steps[i]() })
 					refused := 0
 					for _, err := range errs {
 						switch {
