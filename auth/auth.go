@@ -1,8 +1,11 @@
 // Package auth owns identity: argon2id passwords, login throttling,
 // server-side sessions behind a gorilla/sessions Store, JWT access tokens
 // bound to those sessions, logins through OAuth 2 / OpenID Connect
-// providers, and scopes. It returns models.Error values for
-// every failure a client can act on. It must not import Echo or templates;
+// providers, and scopes. It is the only way into users, sessions,
+// identities and the security log for the handlers and the CLI alike, so
+// each rule about them is written once, here or in the models method it
+// calls. It returns models.Error values for every failure a client can
+// act on. It must not import Echo or templates;
 // it uses net/http only for cookies (and provider calls).
 package auth
 
@@ -28,17 +31,31 @@ var (
 	ErrInactiveUser       = &models.Error{Kind: models.Forbidden, Code: "inactive_user", Detail: "Inactive user"}
 	ErrNotAuthenticated   = &models.Error{Kind: models.Unauthenticated, Code: "not_authenticated", Detail: "Not authenticated"}
 	// ErrSessionEnded is a cookie whose session expired, was revoked or
-	// logged out: still not_authenticated, but a page says so (state=5).
-	ErrSessionEnded = &models.Error{Kind: models.Unauthenticated, Code: "not_authenticated", Detail: "Your session has expired"}
-	ErrInvalidToken = &models.Error{Kind: models.Unauthenticated, Code: "invalid_token", Detail: "The access token is invalid or has expired"}
-	ErrBusy         = &models.Error{Kind: models.Unavailable, Code: "busy", Detail: "The server is busy; try again in a moment.", RetryAfter: 2 * time.Second}
-	errTooMany      = &models.Error{Kind: models.TooManyRequests, Code: "too_many_attempts", Detail: "Too many failed logins; try again later."}
+	// logged out: still not_authenticated (errors.Is matches
+	// ErrNotAuthenticated), but a page says so (state=5). It is a value of
+	// its own, compared by identity, because its Code is the same.
+	ErrSessionEnded error = &sessionEnded{&models.Error{Kind: models.Unauthenticated, Code: "not_authenticated", Detail: "Your session has expired"}}
+	ErrInvalidToken       = &models.Error{Kind: models.Unauthenticated, Code: "invalid_token", Detail: "The access token is invalid or has expired"}
+	// ErrInsufficientScope is the answer when the caller lacks a scope;
+	// MissingScope names which.
+	ErrInsufficientScope = &models.Error{Kind: models.Forbidden, Code: "insufficient_scope", Detail: "This needs a scope you do not have"}
+	ErrBusy              = &models.Error{Kind: models.Unavailable, Code: "busy", Detail: "The server is busy; try again in a moment.", RetryAfter: 2 * time.Second}
+	errTooMany           = &models.Error{Kind: models.TooManyRequests, Code: "too_many_attempts", Detail: "Too many failed logins; try again later."}
 )
 
-// ErrInsufficientScope is the answer when the caller lacks scope.
-func ErrInsufficientScope(scope string) error {
-	return &models.Error{Kind: models.Forbidden, Code: "insufficient_scope",
-		Detail: fmt.Sprintf("This needs the %s scope", scope), Scope: scope}
+// sessionEnded is ErrSessionEnded's type: a not_authenticated Error that
+// errors.Is tells apart from ErrNotAuthenticated.
+type sessionEnded struct{ err *models.Error }
+
+func (e *sessionEnded) Error() string { return e.err.Error() }
+func (e *sessionEnded) Unwrap() error { return e.err }
+
+// MissingScope is ErrInsufficientScope naming scope, the one the caller lacks.
+func MissingScope(scope string) error {
+	e := *ErrInsufficientScope
+	e.Detail = fmt.Sprintf("This needs the %s scope", scope)
+	e.Scope = scope
+	return &e
 }
 
 // Service is the identity service used by the handlers and the CLI.
@@ -67,13 +84,6 @@ func New(store *models.Store, cfg config.Config, now func() time.Time, log *slog
 		verified: newVerifiedTokens(verifiedTokensMax)}
 	s.providers = newProviders(cfg, now)
 	return s, nil
-}
-
-// Client describes where a request comes from, for throttling and the
-// session list.
-type Client struct {
-	IP        string
-	UserAgent string
 }
 
 // Caller is who makes a request: the user, the session the request rides
@@ -111,16 +121,17 @@ func hashToken(token string) string {
 // EventRetention is how long the security log keeps an event.
 const EventRetention = 90 * 24 * time.Hour
 
-// Sweep deletes sessions that can no longer be used, logins through a
-// provider that were begun and never finished, security-log events older
-// than EventRetention, and login failures that have left the window; serve runs it now and then. It says how many
+// Sweep deletes sessions that are no longer live (models.Session.Live),
+// logins through a provider that were begun and never finished,
+// security-log events older than EventRetention, and login failures that
+// have left the window; serve runs it now and then. It says how many
 // sessions it ended.
 func (s *Service) Sweep(ctx context.Context) (int64, error) {
 	now := s.now()
 	if _, err := s.store.DeleteExpiredOAuthStates(ctx, now); err != nil {
 		return 0, err
 	}
-	n, err := s.store.DeleteStaleSessions(ctx, now, now.Add(-s.cfg.SessionIdleTimeout))
+	n, err := s.store.DeleteDeadSessions(ctx, now, s.cfg.SessionIdleTimeout)
 	if err != nil {
 		return 0, err
 	}

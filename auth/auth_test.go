@@ -6,33 +6,18 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"gatehouse/config"
 	"gatehouse/models"
+
+	"gatehouse/internal/testenv"
 )
 
 // clock is the service's injected time; tests move it instead of sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+type clock = testenv.Clock
 
 // fixture is a real Service over a fresh SQLite file.
 type fixture struct {
@@ -48,7 +33,7 @@ type fixture struct {
 // BenchmarkPasswordVerify) and fixed secrets.
 func newFixture(t testing.TB, overrides ...string) *fixture {
 	t.Helper()
-	store, err := models.Open("sqlite://"+filepath.Join(t.TempDir(), "gatehouse.db"), 0)
+	store, err := models.Open(testenv.DatabaseURL(t, testenv.SQLite, ""), 0)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -56,7 +41,7 @@ func newFixture(t testing.TB, overrides ...string) *fixture {
 	if err := store.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	clk := &clock{now: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+	clk := testenv.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 	return newFixtureOn(t, store, clk, overrides...)
 }
 

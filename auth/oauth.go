@@ -156,7 +156,7 @@ func (s *Service) FinishOAuth(r *http.Request, name string, reply OAuthReply, cl
 	if linked {
 		s.Record(ctx, u.ID, models.EventProviderLinked, client, prof.Provider+", by its verified email")
 	}
-	login, err := s.openSession(ctx, u, Grant(nil, u.ScopeList()), client, caller)
+	login, err := s.startSession(ctx, u, Grant(nil, u.ScopeList()), client, caller)
 	if err != nil {
 		return nil, err
 	}

@@ -2,13 +2,19 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/alexedwards/argon2id"
+	"github.com/trustelem/zxcvbn"
 
 	"gatehouse/config"
+	"gatehouse/models"
 )
 
 // hasher runs argon2id with the configured cost, at most GOMAXPROCS at
@@ -84,4 +90,218 @@ func (h *hasher) verify(ctx context.Context, password, hash string) (match, stal
 	stale = params.Memory != h.params.Memory || params.Iterations != h.params.Iterations ||
 		params.Parallelism != h.params.Parallelism || params.KeyLength != h.params.KeyLength
 	return match, stale, nil
+}
+
+// Password rules (contract §9). Every new password, the CLI's included,
+// has 8–256 characters, taken exactly as typed (no trimming or
+// truncation): validatePasswordLength. A password a person chooses on the
+// web (sign-up, change) must also be hard to guess: validateNewPassword.
+const (
+	minPassword = 8
+	maxPassword = 256
+	// minPasswordScore is the lowest zxcvbn score (0–4) a new password may
+	// have: 2 means at least about a million guesses.
+	minPasswordScore = 2
+)
+
+// msgTooEasy is the contract's wording for every guessable new password.
+const msgTooEasy = "This password is too easy to guess"
+
+// validatePasswordLength checks the length rules; it returns a message or "".
+func validatePasswordLength(password string) string {
+	n := utf8.RuneCountInString(password)
+	switch {
+	case n < minPassword:
+		return "Use at least 8 characters."
+	case n > maxPassword:
+		return "Use at most 256 characters."
+	}
+	return ""
+}
+
+// validateNewPassword checks a password chosen on the web (sign-up, change)
+// for the account with email and name: the length rules, then not the email
+// itself, not containing the email's local part (in any case, when it has
+// at least 3 characters), and a zxcvbn score of at least minPasswordScore
+// with the email, its local part and the name as known words. The CLI is
+// exempt (contract §9): an administrator sets a password deliberately, and
+// "gatehouse user passwd" is the way back in. It returns a message or "".
+//
+// zxcvbn's cost grows with about the cube of the length
+// (BenchmarkPasswordStrength: about 0.5 ms at 21 characters, 10 ms and
+// 1.5 MB at 64, 350–480 ms and 70 MB at 256), and sign-up and change are
+// open to anyone, so it scores the first zxcvbnMaxInput characters only:
+// a longer password must already be hard to guess in those (which errs
+// only on the strict side; 64 characters of a real passphrase score 4).
+func validateNewPassword(password, email, name string) string {
+	if msg := validatePasswordLength(password); msg != "" {
+		return msg
+	}
+	email = models.CanonicalEmail(email)
+	local := email
+	if at := strings.LastIndexByte(email, '@'); at >= 0 {
+		local = email[:at]
+	}
+	switch {
+	case strings.EqualFold(strings.TrimSpace(password), email):
+		return "Your password must not be your email."
+	case utf8.RuneCountInString(local) >= 3 && strings.Contains(strings.ToLower(password), strings.ToLower(local)):
+		return msgTooEasy
+	case zxcvbn.PasswordStrength(firstRunes(password, zxcvbnMaxInput), passwordHints(email, local, name)).Score < minPasswordScore:
+		return msgTooEasy
+	}
+	return ""
+}
+
+// zxcvbnMaxInput is how many characters of a password zxcvbn scores (see
+// validateNewPassword).
+const zxcvbnMaxInput = 64
+
+// firstRunes returns the first n characters of s.
+func firstRunes(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
+}
+
+// passwordHints are the words zxcvbn should treat as known to an attacker:
+// the email, its local part, the name, their words of 3 characters or more,
+// and the site's own name.
+func passwordHints(email, local, name string) []string {
+	hints := []string{email, local, name, "gatehouse"}
+	words := strings.FieldsFunc(local+" "+name, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	for _, w := range words {
+		if utf8.RuneCountInString(w) >= 3 {
+			hints = append(hints, w)
+		}
+	}
+	return hints
+}
+
+// PasswordChange is a signed-in user's request to change their password.
+type PasswordChange struct {
+	CurrentPassword string `json:"current_password" form:"current_password"`
+	NewPassword     string `json:"new_password" form:"new_password"`
+}
+
+// errWrongCurrentPassword keeps the caller logged in (contract §4): it is a
+// 422 on the field, not a 401.
+func errWrongCurrentPassword() error {
+	return models.InvalidFields(map[string]string{"current_password": "Your current password is not correct."})
+}
+
+// ChangePassword checks the caller's current password, sets the new one
+// (same rules as sign-up), ends every other session of the user — with
+// the tokens bound to them — and moves the caller's own session to a new
+// id and cookie token (fresh credentials after a change of secret, so a
+// copy of the old cookie or token is worthless). The returned caller is
+// that new session, with the caller's scopes; its cookie must be saved,
+// or, for a bearer-token caller, a new token issued from it, because the
+// old token's session is gone. It also says how many other sessions ended.
+//
+// Wrong current passwords count as failed logins for the throttle, so a
+// stolen session cannot be used to guess the password at leisure.
+func (s *Service) ChangePassword(ctx context.Context, c *Caller, in PasswordChange, client Client) (*Caller, int64, error) {
+	fields := map[string]string{}
+	if in.CurrentPassword == "" {
+		fields["current_password"] = "Enter your current password."
+	}
+	if msg := validateNewPassword(in.NewPassword, c.User.Email, c.User.FullName); msg != "" {
+		fields["new_password"] = msg
+	} else if in.NewPassword == in.CurrentPassword {
+		fields["new_password"] = "Choose a password different from your current one."
+	}
+	if len(fields) > 0 {
+		return nil, 0, models.InvalidFields(fields)
+	}
+	if c.User.PasswordHash == "" {
+		return nil, 0, models.InvalidFields(map[string]string{
+			"current_password": "This account has no password: it logs in through a provider."})
+	}
+	try, err := s.beginAttempt(ctx, c.User.Email, client.IP)
+	if err != nil {
+		return nil, 0, err
+	}
+	ok, _, err := s.hasher.verify(ctx, in.CurrentPassword, c.User.PasswordHash)
+	if err != nil {
+		return nil, 0, errors.Join(err, try.forget(ctx))
+	}
+	if !ok {
+		s.Record(ctx, c.User.ID, models.EventPasswordChangeFailed, client, "wrong current password")
+		return nil, 0, errWrongCurrentPassword()
+	}
+	if err := try.succeed(ctx); err != nil {
+		return nil, 0, err
+	}
+	old := c.Session
+	// The same login goes on under a new id: its start and absolute limit
+	// do not move.
+	row, token := s.newSession(old.UserID, old.Scopes, client, s.now(), old.CreatedAt, old.ExpiresAt)
+	hash, ended, err := s.setPassword(ctx, c.User.ID, in.NewPassword, &models.Renewal{Current: old.TokenHash, Replacement: row})
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, 0, ErrSessionEnded // revoked while we were hashing
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	u := *c.User
+	u.PasswordHash = hash
+	s.Record(ctx, u.ID, models.EventPasswordChanged, client, sessionsEnded(ended, true))
+	return &Caller{User: &u, Session: row, Scopes: c.Scopes, token: token}, ended, nil
+}
+
+// ResetPassword sets a user's password (the CLI's user passwd) and ends
+// every session they have, with the tokens bound to them: the same path
+// as ChangePassword (setPassword), without a current password or a
+// session to keep, and with the length rules only (contract §9).
+func (s *Service) ResetPassword(ctx context.Context, email, password string) error {
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil {
+		return err
+	}
+	if msg := validatePasswordLength(password); msg != "" {
+		return models.InvalidFields(map[string]string{"password": msg})
+	}
+	_, ended, err := s.setPassword(ctx, u.ID, password, nil)
+	if err != nil {
+		return err
+	}
+	s.Record(ctx, u.ID, models.EventPasswordChanged, cliClient(), sessionsEnded(ended, false)+" (by the CLI)")
+	return nil
+}
+
+// setPassword is the one way a password changes, the web's and the CLI's
+// alike: it hashes password and, in one transaction
+// (models.Store.SetPasswordAndEndSessions), stores the hash and ends every
+// session of userID with the tokens bound to them — except the one renew
+// names, which goes on under a new id. It returns the hash and how many
+// sessions ended.
+func (s *Service) setPassword(ctx context.Context, userID uint64, password string, renew *models.Renewal) (string, int64, error) {
+	hash, err := s.hasher.hash(ctx, password)
+	if err != nil {
+		return "", 0, err
+	}
+	ended, err := s.store.SetPasswordAndEndSessions(ctx, userID, hash, renew)
+	if err != nil {
+		return "", 0, err
+	}
+	return hash, ended, nil
+}
+
+// rehash upgrades a hash made with other argon2id parameters. A failure
+// only delays the upgrade to the next login, so it is logged, not returned.
+func (s *Service) rehash(ctx context.Context, u *models.User, password string) {
+	hash, err := s.hasher.hash(ctx, password)
+	if err == nil {
+		err = s.store.SetPasswordHash(ctx, u.ID, hash)
+	}
+	if err != nil {
+		s.log.Warn("password rehash failed", "user_id", u.ID, "err", err)
+		return
+	}
+	u.PasswordHash = hash
 }

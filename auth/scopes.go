@@ -83,6 +83,9 @@ func normalize(scopes []string) []string {
 	return out
 }
 
+// joinScopes writes a scope list as a row stores it: names separated by spaces.
+func joinScopes(scopes []string) string { return strings.Join(scopes, " ") }
+
 func known(scope string) bool {
 	for _, s := range AllScopes {
 		if s == scope {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -128,9 +129,9 @@ func (s *Service) Authenticate(r *http.Request) (*Caller, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		scheme, raw, hasScheme := cutSpace(h)
 		switch {
-		case equalFold(scheme, "bearer") && raw != "":
+		case strings.EqualFold(scheme, "bearer") && raw != "":
 			return s.authenticateToken(r.Context(), raw)
-		case equalFold(scheme, "bearer") || !hasScheme:
+		case strings.EqualFold(scheme, "bearer") || !hasScheme:
 			return nil, ErrInvalidToken
 		}
 	}
@@ -150,11 +151,11 @@ func (s *Service) Authenticate(r *http.Request) (*Caller, error) {
 }
 
 // callerFor checks a session row and its user (read together in one
-// query) against the clock, records activity when it is due (touchEvery),
-// and returns the caller they stand for.
+// query) against the clock (models.Session.Live), records activity when
+// it is due (touchEvery), and returns the caller they stand for.
 func (s *Service) callerFor(ctx context.Context, row *models.Session, u *models.User) (*Caller, error) {
 	now := s.now()
-	if !now.Before(row.ExpiresAt) || !now.Before(row.LastSeenAt.Add(s.cfg.SessionIdleTimeout)) {
+	if !row.Live(now, s.cfg.SessionIdleTimeout) {
 		if err := s.store.DeleteSession(ctx, row.PublicID, 0); err != nil && !errors.Is(err, models.ErrNotFound) {
 			return nil, err
 		}
@@ -210,35 +211,54 @@ func (s *Service) HasCookie(r *http.Request) bool {
 	return err == nil
 }
 
+// EndCookie clears the request's session cookie after the session c
+// rides on has ended (a logout, or a revoke of the current session) —
+// when c came by that cookie. A caller who came by a token leaves alone a
+// cookie that may belong to another session.
+func (s *Service) EndCookie(w http.ResponseWriter, r *http.Request, c *Caller) {
+	if !c.Bearer && s.HasCookie(r) {
+		s.ClearCookie(w)
+	}
+}
+
 // Logout ends the caller's session — the one its cookie or its token rides
-// on — and clears the cookie. Every token bound to that session dies with it.
+// on — and clears the cookie (EndCookie). Every token bound to that
+// session dies with it.
 func (s *Service) Logout(w http.ResponseWriter, r *http.Request, c *Caller, client Client) error {
 	if err := s.store.DeleteSession(r.Context(), c.Session.PublicID, 0); err != nil && !errors.Is(err, models.ErrNotFound) {
 		return err
 	}
 	s.Record(r.Context(), c.User.ID, models.EventLogout, client, "")
-	if !c.Bearer && s.HasCookie(r) {
-		s.ClearCookie(w) // a token's logout leaves alone a cookie that may belong to another session
-	}
+	s.EndCookie(w, r, c)
 	return nil
 }
 
-// openSession creates a session row for u with the granted scopes, ending
-// the session replacing (the browser's previous one) if given.
-func (s *Service) openSession(ctx context.Context, u *models.User, scopes []string, client Client, replacing *Caller) (*Caller, error) {
-	now := s.now()
+// newSession builds a session row for userID with the granted scopes,
+// opened from client and last seen at now, and returns it with its cookie
+// token. created and expires are the login's start and absolute limit: a
+// new login's, or, for a session moved to a new id, the old one's (the
+// same login goes on, so its limit does not move).
+func (s *Service) newSession(userID uint64, scopes string, client Client, now, created, expires time.Time) (*models.Session, string) {
 	token := randomID(32)
-	row := &models.Session{
+	return &models.Session{
 		TokenHash:  hashToken(token),
 		PublicID:   randomID(16),
-		UserID:     u.ID,
-		Scopes:     joinScopes(scopes),
-		IP:         truncate(client.IP, 64),
-		UserAgent:  truncate(client.UserAgent, 512),
-		CreatedAt:  now,
+		UserID:     userID,
+		Scopes:     scopes,
+		IP:         client.ip(),
+		UserAgent:  client.userAgent(),
+		CreatedAt:  created,
 		LastSeenAt: now,
-		ExpiresAt:  now.Add(s.cfg.SessionMaxAge),
-	}
+		ExpiresAt:  expires,
+	}, token
+}
+
+// startSession creates a session for u with the granted scopes, ending
+// the session replacing (the browser's previous one) if given: the last
+// step of every login.
+func (s *Service) startSession(ctx context.Context, u *models.User, scopes []string, client Client, replacing *Caller) (*Caller, error) {
+	now := s.now()
+	row, token := s.newSession(u.ID, joinScopes(scopes), client, now, now, now.Add(s.cfg.SessionMaxAge))
 	var old string
 	if replacing != nil && !replacing.Bearer && replacing.Session != nil {
 		old = replacing.Session.TokenHash
@@ -247,4 +267,86 @@ func (s *Service) openSession(ctx context.Context, u *models.User, scopes []stri
 		return nil, err
 	}
 	return &Caller{User: u, Session: row, Scopes: scopes, token: token}, nil
+}
+
+// OpenSession logs in a user who has just proven who they are some other
+// way than a password (they signed up a moment ago, or came back from a
+// provider): a new session with all of the user's scopes, ending the
+// browser's previous one (replacing) as a login does. how says which way,
+// for the security log. A disabled user is refused.
+func (s *Service) OpenSession(ctx context.Context, u *models.User, client Client, replacing *Caller, how string) (*Caller, error) {
+	if u.Disabled {
+		return nil, ErrInactiveUser
+	}
+	c, err := s.startSession(ctx, u, normalize(u.ScopeList()), client, replacing)
+	if err != nil {
+		return nil, err
+	}
+	s.Record(ctx, u.ID, models.EventLoginSucceeded, client, how)
+	return c, nil
+}
+
+// Sessions lists userID's live sessions (models.Session.Live) as the
+// contract shows them, newest first, marking currentID.
+func (s *Service) Sessions(ctx context.Context, userID uint64, currentID string) ([]models.SessionView, error) {
+	idle := s.cfg.SessionIdleTimeout
+	rows, err := s.store.LiveSessionsByUser(ctx, userID, s.now(), idle)
+	if err != nil {
+		return nil, err
+	}
+	views := make([]models.SessionView, 0, len(rows))
+	for i := range rows {
+		views = append(views, rows[i].View(idle, currentID))
+	}
+	return views, nil
+}
+
+// RevokeSession ends one of the caller's sessions by its public id, with
+// every token bound to it. A session that is not the caller's is
+// ErrNotFound, the same as one that does not exist. When it is the
+// session the request rides on, its cookie is cleared (EndCookie) and
+// current is true.
+func (s *Service) RevokeSession(w http.ResponseWriter, r *http.Request, c *Caller, publicID string, client Client) (current bool, err error) {
+	if err := s.store.DeleteSession(r.Context(), publicID, c.User.ID); err != nil {
+		return false, err
+	}
+	current = publicID == c.Session.PublicID
+	detail := "another session"
+	if current {
+		detail = "this session"
+		s.EndCookie(w, r, c)
+	}
+	s.Record(r.Context(), c.User.ID, models.EventSessionRevoked, client, detail)
+	return current, nil
+}
+
+// RevokeOtherSessions ends every session of the caller's except the one
+// the request rides on ("log out everywhere else"), and says how many.
+func (s *Service) RevokeOtherSessions(ctx context.Context, c *Caller, client Client) (int64, error) {
+	n, err := s.store.DeleteUserSessions(ctx, c.User.ID, c.Session.PublicID)
+	if err != nil {
+		return 0, err
+	}
+	s.Record(ctx, c.User.ID, models.EventSessionsRevoked, client, sessionsEnded(n, true))
+	return n, nil
+}
+
+// EndUserSessions ends every session of user id, with the tokens bound to
+// them, and says how many (the administrator's "end all sessions"). When
+// administrators aim it at themselves, the session they act from is kept:
+// they have "log out" for that one.
+func (s *Service) EndUserSessions(ctx context.Context, actor *Caller, id uint64, client Client) (int64, error) {
+	if _, err := s.store.UserByID(ctx, id); err != nil {
+		return 0, err
+	}
+	keep := ""
+	if actor.User.ID == id {
+		keep = actor.Session.PublicID
+	}
+	n, err := s.store.DeleteUserSessions(ctx, id, keep)
+	if err != nil {
+		return 0, err
+	}
+	s.Record(ctx, id, models.EventSessionsRevoked, client, joinDetail([]string{sessionsEnded(n, false)}, actor))
+	return n, nil
 }

@@ -199,3 +199,10 @@ func (s *Service) authenticateToken(ctx context.Context, raw string) (*Caller, e
 	c.Bearer = true
 	return c, nil
 }
+
+// cutSpace splits an Authorization header into its scheme and the rest,
+// both trimmed; found says there was a space at all.
+func cutSpace(s string) (before, after string, found bool) {
+	before, after, found = strings.Cut(strings.TrimSpace(s), " ")
+	return before, strings.TrimSpace(after), found
+}

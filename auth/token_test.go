@@ -15,6 +15,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
+
+	"gatehouse/models"
 )
 
 // signed signs cl with method and key, failing the test on error.
@@ -244,7 +246,8 @@ func TestTokenEndsWithItsSession(t *testing.T) {
 		{"the user was disabled while the session row stayed", func(t *testing.T, f *fixture, c *Caller, _ string) {
 			// Another path could flip the flag without ending sessions;
 			// the token must still stop working.
-			if err := f.store.SetUserDisabled(context.Background(), c.User.ID, true); err != nil {
+			yes := true
+			if _, err := f.store.ApplyUserChanges(context.Background(), c.User.ID, models.UserChanges{Disabled: &yes}); err != nil {
 				t.Fatalf("disable: %v", err)
 			}
 			if err := f.store.CreateSession(context.Background(), c.Session, ""); err != nil {

@@ -30,9 +30,11 @@ var statusOf = map[models.Kind]int{
 
 // echoErrors words Echo's own errors by status; their Message (which can
 // hold Go error text such as "Syntax error: offset=…") never reaches a client.
-var echoErrors = map[int]models.Error{
+// A 401 from Echo is auth.ErrNotAuthenticated itself, so it is handled as
+// ours is (a page goes to the login page).
+var echoErrors = map[int]*models.Error{
 	http.StatusBadRequest:            {Code: "bad_request", Detail: "The request could not be read."},
-	http.StatusUnauthorized:          {Code: "not_authenticated", Detail: "Not authenticated"},
+	http.StatusUnauthorized:          auth.ErrNotAuthenticated,
 	http.StatusForbidden:             {Code: "forbidden", Detail: "Forbidden"},
 	http.StatusNotFound:              {Code: "not_found", Detail: "Not found"},
 	http.StatusMethodNotAllowed:      {Code: "method_not_allowed", Detail: "Method not allowed"},
@@ -53,7 +55,10 @@ type problem struct {
 	Fields     map[string]string `json:"fields,omitempty"`
 	retryAfter int
 	scope      string
-	cause      error
+	// cause is the error being answered: the one handed to handleError,
+	// or, for one of Echo's, its entry in echoErrors. Decisions about the
+	// answer are made on it with errors.Is, never on Code.
+	cause error
 }
 
 // problemFor classifies err: a domain error by its Kind, Echo's errors by
@@ -77,7 +82,7 @@ func problemFor(err error) problem {
 		known, ok := echoErrors[httpErr.Code]
 		switch {
 		case ok:
-			p.Code, p.Detail = known.Code, known.Detail
+			p.Code, p.Detail, p.cause = known.Code, known.Detail, known
 		case httpErr.Code >= 400 && httpErr.Code < 500:
 			p.Code, p.Detail = "bad_request", http.StatusText(httpErr.Code)
 		default:
@@ -119,11 +124,11 @@ func (h *handler) handleError(err error, c echo.Context) {
 	}
 	header := c.Response().Header()
 	switch {
-	case p.Code == "invalid_token":
+	case errors.Is(p.cause, auth.ErrInvalidToken):
 		header.Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="The access token is invalid or has expired"`)
 	case p.Status == http.StatusUnauthorized:
 		header.Set("WWW-Authenticate", "Bearer")
-	case p.Code == "insufficient_scope":
+	case errors.Is(p.cause, auth.ErrInsufficientScope):
 		header.Set("WWW-Authenticate", fmt.Sprintf(`Bearer error="insufficient_scope", scope=%q`, p.scope))
 	}
 	if p.retryAfter > 0 {
@@ -142,10 +147,13 @@ func (h *handler) handleError(err error, c echo.Context) {
 
 // errorPage shows p to a browser: an unauthenticated page request goes to
 // the login page (state 2, or 5 when its session ended) and comes back
-// afterwards; a withPage error redraws its page; anything else is error.html.
+// afterwards; a withPage error redraws its page, whose data is built only
+// now; anything else is error.html. A page whose data cannot be built (a
+// read failed) gives way to error.html with the same problem: the error
+// being answered is never replaced by the one met while drawing it.
 func (h *handler) errorPage(c echo.Context, p problem) error {
 	req := c.Request()
-	if p.Code == "not_authenticated" {
+	if errors.Is(p.cause, auth.ErrNotAuthenticated) {
 		q := url.Values{"state": {"2"}}
 		if errors.Is(p.cause, auth.ErrSessionEnded) {
 			q.Set("state", "5")
@@ -157,7 +165,12 @@ func (h *handler) errorPage(c echo.Context, p problem) error {
 	}
 	var pe *pageError
 	if errors.As(p.cause, &pe) {
-		return c.Render(p.Status, pe.page, view{Page: pe.data, Problem: &p})
+		data, err := pe.build()
+		if err == nil {
+			return c.Render(p.Status, pe.page, view{Page: data, Problem: &p})
+		}
+		h.log.Warn("redrawing the page of an error failed", "page", pe.page, "status", p.Status,
+			"request_id", c.Response().Header().Get(echo.HeaderXRequestID), "err", err)
 	}
 	return c.Render(p.Status, "error.html", view{Problem: &p})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -15,6 +16,7 @@ import (
 
 	"gatehouse/auth"
 	"gatehouse/models"
+	"gatehouse/templates"
 )
 
 func TestStatusOfEveryKind(t *testing.T) {
@@ -152,5 +154,83 @@ func TestProblemForFields(t *testing.T) {
 	p = problemFor(auth.ErrInvalidCredentials)
 	if body, _ := json.Marshal(p); strings.Contains(string(body), "fields") {
 		t.Errorf("JSON without fields: got %s, want no fields key", body)
+	}
+}
+
+// TestErrorPageData checks that a withPage error builds its page's data
+// only when a page is drawn, and that a failure while building it does not
+// replace the error being answered.
+func TestErrorPageData(t *testing.T) {
+	t.Parallel()
+	set, err := templates.Parse()
+	if err != nil {
+		t.Fatalf("templates: %v", err)
+	}
+	cases := []struct {
+		name       string
+		json       bool
+		buildErr   error
+		wantBuilds int
+		wantStatus int
+		wantText   string
+	}{
+		{"a JSON client costs no page data", true, nil, 0, 422, `"error":"last_admin"`},
+		{"a page is redrawn with its data", false, nil, 1, 422, models.ErrLastAdmin.Detail},
+		{"a page whose data fails still answers the real error", false, models.ErrUnavailable, 1, 422, models.ErrLastAdmin.Detail},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := &handler{log: slog.New(slog.DiscardHandler)}
+			e := echo.New()
+			e.Renderer = &renderer{pages: set}
+			req := httptest.NewRequest(http.MethodPost, "/admin/users/1", nil)
+			if tc.json {
+				req.Header.Set("x-expected-format", "application/json")
+			}
+			rec := httptest.NewRecorder()
+			builds := 0
+			h.handleError(withPage(models.ErrLastAdmin, "user.html", func() (any, error) {
+				builds++
+				return userPage{}, tc.buildErr
+			}), e.NewContext(req, rec))
+			if builds != tc.wantBuilds {
+				t.Errorf("page data built: got %d times, want %d", builds, tc.wantBuilds)
+			}
+			if rec.Code != tc.wantStatus {
+				t.Errorf("status: got %v, want %v", rec.Code, tc.wantStatus)
+			}
+			if body := rec.Body.String(); !strings.Contains(body, tc.wantText) {
+				t.Errorf("body: got %s, want it to contain %q", body, tc.wantText)
+			}
+		})
+	}
+}
+
+// TestErrorPageSessionEnded checks that only an ended session sends a page
+// to the login page with state 5, although it shares its code with
+// ErrNotAuthenticated.
+func TestErrorPageSessionEnded(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"no session", auth.ErrNotAuthenticated, "/auth/login?next=%2Fadmin%2Fme&state=2"},
+		{"an ended session", auth.ErrSessionEnded, "/auth/login?next=%2Fadmin%2Fme&state=5"},
+		{"an ended session behind withPage", withPage(fmt.Errorf("change password: %w", auth.ErrSessionEnded), "me.html", nil), "/auth/login?next=%2Fadmin%2Fme&state=5"},
+		{"Echo's 401", echo.ErrUnauthorized, "/auth/login?next=%2Fadmin%2Fme&state=2"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			h := &handler{log: slog.New(slog.DiscardHandler)}
+			rec := httptest.NewRecorder()
+			h.handleError(tc.err, echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/admin/me", nil), rec))
+			if got := rec.Header().Get("Location"); rec.Code != http.StatusSeeOther || got != tc.want {
+				t.Errorf("answer: got %d to %q, want 303 to %q", rec.Code, got, tc.want)
+			}
+		})
 	}
 }

@@ -25,7 +25,7 @@ import (
 // Deps is exactly what the handlers use.
 type Deps struct {
 	Config config.Config
-	Store  *models.Store // reads for the pages, posts, and /readyz; identity changes go through Auth
+	Store  *models.Store // posts and /readyz only: users, sessions, identities and events go through Auth
 	Auth   *auth.Service
 	Logger *slog.Logger
 	Now    func() time.Time

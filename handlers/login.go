@@ -65,7 +65,7 @@ func (h *handler) login(c echo.Context) error {
 	if err != nil {
 		// 401, 403, 422, 429 or 503: the same status in both formats; a
 		// browser sees it on the login page with the email it typed.
-		return withPage(err, "login.html", h.newLoginPage(in.Username, next))
+		return withPage(err, "login.html", data(h.newLoginPage(in.Username, next)))
 	}
 	if err := h.auth.SaveCookie(c.Response(), c.Request(), caller); err != nil {
 		return err

@@ -28,25 +28,12 @@ type mePage struct {
 }
 
 func (h *handler) newMePage(ctx context.Context, caller *auth.Caller) (mePage, error) {
-	events, err := h.eventViews(ctx, caller.User.ID, eventsShown)
+	events, err := h.auth.Events(ctx, caller.User.ID, eventsShown)
 	if err != nil {
 		return mePage{}, err
 	}
 	u := caller.User.View()
 	return mePage{User: u, Events: events, Connections: h.connections(u), HasPassword: caller.User.PasswordHash != ""}, nil
-}
-
-// eventViews is userID's security log, newest first, at most limit events.
-func (h *handler) eventViews(ctx context.Context, userID uint64, limit int) ([]models.EventView, error) {
-	rows, err := h.store.EventsByUser(ctx, userID, limit)
-	if err != nil {
-		return nil, err
-	}
-	views := make([]models.EventView, 0, len(rows))
-	for i := range rows {
-		views = append(views, rows[i].View())
-	}
-	return views, nil
 }
 
 // me serves GET /admin/me ("My info") and GET /api/me to a caller with
@@ -87,7 +74,7 @@ func (h *handler) listEvents(c echo.Context) error {
 		}
 		limit = n
 	}
-	items, err := h.eventViews(c.Request().Context(), callerOf(c).User.ID, limit)
+	items, err := h.auth.Events(c.Request().Context(), callerOf(c).User.ID, limit)
 	if err != nil {
 		return err
 	}

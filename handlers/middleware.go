@@ -146,7 +146,7 @@ func (h *handler) requireScope(scope string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return h.requireLogin(func(c echo.Context) error {
 			if !callerOf(c).Has(scope) {
-				return auth.ErrInsufficientScope(scope)
+				return auth.MissingScope(scope)
 			}
 			return next(c)
 		})

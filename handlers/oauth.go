@@ -104,11 +104,7 @@ func (h *handler) unlinkProvider(c echo.Context) error {
 	name := c.Param("provider")
 	ctx := c.Request().Context()
 	if err := h.auth.UnlinkProvider(ctx, caller.User.ID, name, clientOf(c)); err != nil {
-		page, perr := h.newMePage(ctx, caller)
-		if perr != nil {
-			return perr
-		}
-		return withPage(err, "me.html", page)
+		return withPage(err, "me.html", func() (any, error) { return h.newMePage(ctx, caller) })
 	}
 	if wantsJSON(c.Request()) {
 		return c.JSON(http.StatusOK, detail{"Disconnected " + h.auth.ProviderDisplay(name)})
@@ -132,7 +128,7 @@ func (h *handler) onLoginPage(c echo.Context, err error, next string) error {
 	if errors.Is(err, models.ErrNotFound) || callerOf(c) != nil {
 		return err
 	}
-	return withPage(err, "login.html", h.newLoginPage("", next))
+	return withPage(err, "login.html", data(h.newLoginPage("", next)))
 }
 
 // providerLinks are the login page's "Continue with …" buttons, one per

@@ -32,11 +32,7 @@ func (h *handler) changePassword(c echo.Context) error {
 	ctx := c.Request().Context()
 	renewed, _, err := h.auth.ChangePassword(ctx, caller, in, clientOf(c))
 	if err != nil {
-		page, perr := h.newMePage(ctx, caller)
-		if perr != nil {
-			return perr
-		}
-		return withPage(err, "me.html", page)
+		return withPage(err, "me.html", func() (any, error) { return h.newMePage(ctx, caller) })
 	}
 	if !caller.Bearer {
 		if err := h.auth.SaveCookie(c.Response(), c.Request(), renewed); err != nil {

@@ -59,11 +59,10 @@ func (h *handler) createPost(c echo.Context) error {
 	userID := callerOf(c).User.ID
 	p, err := h.store.CreatePost(ctx, userID, in.Title, in.Body, h.now())
 	if err != nil {
-		items, lerr := h.postViews(ctx, userID)
-		if lerr != nil {
-			return lerr
-		}
-		return withPage(err, "posts.html", postsPage{Items: items, Title: in.Title, Body: in.Body})
+		return withPage(err, "posts.html", func() (any, error) {
+			items, err := h.postViews(ctx, userID)
+			return postsPage{Items: items, Title: in.Title, Body: in.Body}, err
+		})
 	}
 	if wantsJSON(c.Request()) {
 		return c.JSON(http.StatusCreated, p.View())

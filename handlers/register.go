@@ -50,7 +50,7 @@ func (h *handler) register(c echo.Context) error {
 	ctx := c.Request().Context()
 	u, err := h.auth.Register(ctx, in, clientOf(c))
 	if err != nil {
-		return withPage(err, "register.html", registerPage{Email: in.Email, FullName: in.FullName})
+		return withPage(err, "register.html", data(registerPage{Email: in.Email, FullName: in.FullName}))
 	}
 	if wantsJSON(c.Request()) {
 		return c.JSON(http.StatusCreated, u.View())

@@ -86,21 +86,29 @@ type detail struct {
 	Detail string `json:"detail"`
 }
 
-// pageError names the page that shows err to a browser and the data to
-// redraw it with. JSON clients never see it.
+// pageError names the page that shows err to a browser and how to build
+// the data to redraw it with. JSON clients never see it, and its data is
+// built only when the page is drawn.
 type pageError struct {
-	err  error
-	page string
-	data any
+	err   error
+	page  string
+	build func() (any, error)
 }
 
 func (p *pageError) Error() string { return p.err.Error() }
 func (p *pageError) Unwrap() error { return p.err }
 
-// withPage names the page that shows err to a browser and the data to
-// redraw it with (the user's input, never a password).
-func withPage(err error, page string, data any) error {
-	return &pageError{err: err, page: page, data: data}
+// withPage names the page that shows err to a browser and the function
+// that builds the data to redraw it with (the user's input, never a
+// password). The error handler calls build only when it renders HTML, so
+// a JSON client costs no page reads.
+func withPage(err error, page string, build func() (any, error)) error {
+	return &pageError{err: err, page: page, build: build}
+}
+
+// data is a page's build function for data already at hand.
+func data(page any) func() (any, error) {
+	return func() (any, error) { return page, nil }
 }
 
 // localPathOr returns next when it is a safe local path — one that stays

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -21,27 +20,12 @@ type ended struct {
 	Ended  int64  `json:"ended"`
 }
 
-// sessionViews lists userID's live sessions as the contract shows them,
-// marking currentID.
-func (h *handler) sessionViews(ctx context.Context, userID uint64, currentID string) ([]models.SessionView, error) {
-	now := h.now()
-	rows, err := h.store.ActiveSessionsByUser(ctx, userID, now, now.Add(-h.cfg.SessionIdleTimeout))
-	if err != nil {
-		return nil, err
-	}
-	views := make([]models.SessionView, 0, len(rows))
-	for i := range rows {
-		views = append(views, rows[i].View(h.cfg.SessionIdleTimeout, currentID))
-	}
-	return views, nil
-}
-
 // listSessions serves GET /admin/me/sessions and GET /api/me/sessions to
 // a caller with user:read: the caller's live sessions, newest first, the
 // one the request rides on marked current.
 func (h *handler) listSessions(c echo.Context) error {
 	caller := callerOf(c)
-	items, err := h.sessionViews(c.Request().Context(), caller.User.ID, caller.Session.PublicID)
+	items, err := h.auth.Sessions(c.Request().Context(), caller.User.ID, caller.Session.PublicID)
 	if err != nil {
 		return err
 	}
@@ -55,13 +39,9 @@ func (h *handler) listSessions(c echo.Context) error {
 // rides on is a logout: a browser goes to the login page (state 4).
 func (h *handler) revokeSession(c echo.Context) error {
 	caller := callerOf(c)
-	id := c.Param("id")
-	if err := h.auth.RevokeSession(c.Request().Context(), caller, id, clientOf(c)); err != nil {
+	current, err := h.auth.RevokeSession(c.Response(), c.Request(), caller, c.Param("id"), clientOf(c))
+	if err != nil {
 		return err
-	}
-	current := id == caller.Session.PublicID
-	if current && h.auth.HasCookie(c.Request()) && !caller.Bearer {
-		h.auth.ClearCookie(c.Response())
 	}
 	if wantsJSON(c.Request()) {
 		return c.JSON(http.StatusOK, detail{"Session ended"})

@@ -107,9 +107,9 @@ func (h *handler) listUsers(c echo.Context) error {
 	q := strings.TrimSpace(c.QueryParam("q"))
 	page, perPage, err := paging(c)
 	if err != nil {
-		return withPage(err, "users.html", usersPage{Q: q, Page: 1, PerPage: defaultPerPage})
+		return withPage(err, "users.html", data(usersPage{Q: q, Page: 1, PerPage: defaultPerPage}))
 	}
-	users, total, err := h.store.ListUsers(c.Request().Context(), q, page, perPage)
+	users, total, err := h.auth.ListUsers(c.Request().Context(), q, page, perPage)
 	if err != nil {
 		return err
 	}
@@ -146,15 +146,15 @@ func userID(c echo.Context) (uint64, error) {
 }
 
 func (h *handler) newUserPage(ctx context.Context, caller *auth.Caller, id uint64) (userPage, error) {
-	u, err := h.store.UserByID(ctx, id)
+	u, err := h.auth.User(ctx, id)
 	if err != nil {
 		return userPage{}, err
 	}
-	sessions, err := h.sessionViews(ctx, u.ID, caller.Session.PublicID)
+	sessions, err := h.auth.Sessions(ctx, u.ID, caller.Session.PublicID)
 	if err != nil {
 		return userPage{}, err
 	}
-	events, err := h.eventViews(ctx, u.ID, eventsShown)
+	events, err := h.auth.Events(ctx, u.ID, eventsShown)
 	if err != nil {
 		return userPage{}, err
 	}
@@ -243,20 +243,22 @@ func (h *handler) updateUser(c echo.Context) error {
 	ctx := c.Request().Context()
 	u, err := h.auth.UpdateUser(ctx, caller, id, in, clientOf(c))
 	if err != nil {
-		page, perr := h.newUserPage(ctx, caller, id)
-		if perr != nil {
-			return perr
-		}
-		if in.FullName != nil {
-			page.FullName = *in.FullName
-		}
-		if in.Disabled != nil {
-			page.Disabled = *in.Disabled
-		}
-		if in.Scopes != nil {
-			page.Choices = scopeChoices(*in.Scopes)
-		}
-		return withPage(err, "user.html", page)
+		return withPage(err, "user.html", func() (any, error) {
+			page, err := h.newUserPage(ctx, caller, id)
+			if err != nil {
+				return nil, err
+			}
+			if in.FullName != nil {
+				page.FullName = *in.FullName
+			}
+			if in.Disabled != nil {
+				page.Disabled = *in.Disabled
+			}
+			if in.Scopes != nil {
+				page.Choices = scopeChoices(*in.Scopes)
+			}
+			return page, nil
+		})
 	}
 	if wantsJSON(c.Request()) {
 		return c.JSON(http.StatusOK, u.View())

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"testing"
 
 	mysqldriver "github.com/go-sql-driver/mysql"
+
+	"gatehouse/internal/testenv"
 )
 
 // addAccount creates a user with these scopes, disabled or not, without
@@ -42,58 +43,58 @@ func TestLastAdmin(t *testing.T) {
 		{"disabling one of two administrators is allowed",
 			accounts("root@example.com", allScopes, "ann@example.com", "admin:write"),
 			func(s *Store, u users) error {
-				return s.SetUserDisabled(context.Background(), u["ann@example.com"].ID, true)
+				return setDisabled(s, u["ann@example.com"].ID, true)
 			}, nil},
 		{"disabling the only enabled administrator is refused (a disabled one does not count)",
 			accounts("root@example.com", allScopes, "bob@example.com", "user:read user:write"),
 			func(s *Store, u users) error {
-				return s.SetUserDisabled(context.Background(), u["root@example.com"].ID, true)
+				return setDisabled(s, u["root@example.com"].ID, true)
 			}, ErrLastAdmin},
-		{"disabling the only administrator through UpdateUser is refused",
+		{"disabling the only administrator through ApplyUserChanges is refused",
 			accounts("root@example.com", allScopes),
 			func(s *Store, u users) error {
-				_, err := s.UpdateUser(context.Background(), u["root@example.com"].ID, UserChanges{Disabled: &yes})
+				_, err := s.ApplyUserChanges(context.Background(), u["root@example.com"].ID, UserChanges{Disabled: &yes})
 				return err
 			}, ErrLastAdmin},
 		{"taking admin:write from the only administrator is refused",
 			accounts("root@example.com", allScopes, "bob@example.com", "admin:read"),
 			func(s *Store, u users) error {
-				_, err := s.UpdateUser(context.Background(), u["root@example.com"].ID, UserChanges{Scopes: strPtr("user:read admin:read")})
+				_, err := s.ApplyUserChanges(context.Background(), u["root@example.com"].ID, UserChanges{Scopes: strPtr("user:read admin:read")})
 				return err
 			}, ErrLastAdmin},
 		{"a scope that merely contains admin:write does not count as one",
 			accounts("root@example.com", allScopes, "eve@example.com", "xadmin:write admin:writer"),
 			func(s *Store, u users) error {
-				_, err := s.UpdateUser(context.Background(), u["root@example.com"].ID, UserChanges{Scopes: strPtr("")})
+				_, err := s.ApplyUserChanges(context.Background(), u["root@example.com"].ID, UserChanges{Scopes: strPtr("")})
 				return err
 			}, ErrLastAdmin},
 		{"the only administrator may drop every other scope",
 			accounts("root@example.com", allScopes),
 			func(s *Store, u users) error {
-				_, err := s.UpdateUser(context.Background(), u["root@example.com"].ID, UserChanges{Scopes: strPtr("admin:write")})
+				_, err := s.ApplyUserChanges(context.Background(), u["root@example.com"].ID, UserChanges{Scopes: strPtr("admin:write")})
 				return err
 			}, nil},
 		{"the only administrator may be renamed and stay enabled",
 			accounts("root@example.com", allScopes),
 			func(s *Store, u users) error {
-				_, err := s.UpdateUser(context.Background(), u["root@example.com"].ID, UserChanges{FullName: strPtr("Root"), Disabled: &no})
+				_, err := s.ApplyUserChanges(context.Background(), u["root@example.com"].ID, UserChanges{FullName: strPtr("Root"), Disabled: &no})
 				return err
 			}, nil},
 		{"demoting one administrator while another keeps admin:write is allowed",
 			accounts("root@example.com", allScopes, "ann@example.com", allScopes),
 			func(s *Store, u users) error {
-				_, err := s.UpdateUser(context.Background(), u["root@example.com"].ID, UserChanges{Scopes: strPtr("admin:read")})
+				_, err := s.ApplyUserChanges(context.Background(), u["root@example.com"].ID, UserChanges{Scopes: strPtr("admin:read")})
 				return err
 			}, nil},
 		{"when nobody holds admin:write already, other users may still be disabled",
 			accounts("bob@example.com", "user:read"),
 			func(s *Store, u users) error {
-				return s.SetUserDisabled(context.Background(), u["bob@example.com"].ID, true)
+				return setDisabled(s, u["bob@example.com"].ID, true)
 			}, nil},
 		{"disabling a user who is not there is still not found",
 			accounts("root@example.com", allScopes),
 			func(s *Store, u users) error {
-				return s.SetUserDisabled(context.Background(), u["root@example.com"].ID+100, true)
+				return setDisabled(s, u["root@example.com"].ID+100, true)
 			}, ErrNotFound},
 	}
 	for _, tc := range cases {
@@ -145,10 +146,10 @@ func accounts(pairs ...string) []struct{ email, scopes string } {
 func TestLastAdminConcurrent(t *testing.T) {
 	demote := func(s *Store, id uint64) error {
 		scopes := "admin:read"
-		_, err := s.UpdateUser(context.Background(), id, UserChanges{Scopes: &scopes})
+		_, err := s.ApplyUserChanges(context.Background(), id, UserChanges{Scopes: &scopes})
 		return err
 	}
-	disable := func(s *Store, id uint64) error { return s.SetUserDisabled(context.Background(), id, true) }
+	disable := func(s *Store, id uint64) error { return setDisabled(s, id, true) }
 	cases := []struct {
 		name         string
 		first, other func(s *Store, id uint64) error
@@ -169,19 +170,9 @@ func TestLastAdminConcurrent(t *testing.T) {
 							t.Fatal(err)
 						}
 					}
-					start := make(chan struct{})
 					errs := make([]error, 2)
-					var wg sync.WaitGroup
-					for i, step := range []func() error{func() error { return tc.first(s, b.ID) }, func() error { return tc.other(s, a.ID) }} {
-						wg.Add(1)
-						go func() {
-							defer wg.Done()
-							<-start
-							errs[i] = step()
-						}()
-					}
-					close(start)
-					wg.Wait()
+					steps := []func() error{func() error { return tc.first(s, b.ID) }, func() error { return tc.other(s, a.ID) }}
+					testenv.FanOut(len(steps), func(i int) { errs[i] = steps[i]() })
 					refused := 0
 					for _, err := range errs {
 						switch {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"gatehouse/internal/testenv"
 )
 
 // TestSessionWithUser checks the one-query read behind every
@@ -100,7 +102,7 @@ func BenchmarkSessionLookup(b *testing.B) {
 	}
 	for _, db := range dbs {
 		b.Run(db, func(b *testing.B) {
-			s, err := Open(freshDatabaseURL(b, db), 0)
+			s, err := Open(testenv.DatabaseURL(b, db, testenv.CaseInsensitive), 0)
 			if err != nil {
 				b.Fatal(err)
 			}

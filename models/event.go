@@ -22,6 +22,30 @@ const (
 	EventAdminChangedUser     = "admin_changed_user"     // Detail: what changed, and by whom
 )
 
+// eventLabels word the event kinds for people (the security log's pages).
+var eventLabels = map[string]string{
+	EventRegistered:           "Account created",
+	EventLoginSucceeded:       "Logged in",
+	EventLoginFailed:          "Failed login",
+	EventLogout:               "Logged out",
+	EventSessionRevoked:       "Session ended",
+	EventSessionsRevoked:      "Sessions ended",
+	EventPasswordChanged:      "Password changed",
+	EventPasswordChangeFailed: "Wrong current password",
+	EventProviderLinked:       "Provider linked",
+	EventProviderUnlinked:     "Provider unlinked",
+	EventAdminChangedUser:     "Changed by an administrator",
+}
+
+// EventLabel words an event kind for people; an unknown kind is shown as
+// it is.
+func EventLabel(kind string) string {
+	if l, ok := eventLabels[kind]; ok {
+		return l
+	}
+	return kind
+}
+
 // Event is one entry in a user's security log: what happened, when, and
 // from where. A failed login for an email that matches no account is
 // written under user id 0, which no one is shown: it costs the login the
@@ -43,11 +67,12 @@ type EventView struct {
 	IP        string    `json:"ip"`
 	UserAgent string    `json:"user_agent"`
 	Detail    string    `json:"detail"`
+	Label     string    `json:"-"` // Kind worded for people (EventLabel), for pages
 }
 
 // View returns the event as clients see it.
 func (e *Event) View() EventView {
-	return EventView{Kind: e.Kind, At: e.At.UTC(), IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail}
+	return EventView{Kind: e.Kind, At: e.At.UTC(), IP: e.IP, UserAgent: e.UserAgent, Detail: e.Detail, Label: EventLabel(e.Kind)}
 }
 
 // AddEvent writes one event: a single insert, so the log costs a login

@@ -23,6 +23,56 @@ type Session struct {
 	ExpiresAt  time.Time `gorm:"not null;index"` // the absolute limit (SESSION_MAX_AGE)
 }
 
+// EndsAt is when the session stops being usable unless it is used again:
+// the earlier of its idle deadline (last seen + idle) and its absolute
+// limit. It is the one rule of a session's life: Live, the sessions list
+// (View), the sweep (DeleteDeadSessions) and LiveSessionsByUser all follow
+// it, the last two through liveSQL and deadSQL, which say the same in SQL.
+func (sess *Session) EndsAt(idle time.Duration) time.Time {
+	end := sess.LastSeenAt.Add(idle)
+	if sess.ExpiresAt.Before(end) {
+		end = sess.ExpiresAt
+	}
+	return end
+}
+
+// Live reports whether the session can still be used at now, with the idle
+// timeout idle (SESSION_IDLE_TIMEOUT).
+func (sess *Session) Live(now time.Time, idle time.Duration) bool {
+	return now.Before(sess.EndsAt(idle))
+}
+
+// liveSQL and deadSQL are Live and its negation as SQL conditions, on the
+// arguments liveArgs gives: now before the absolute limit, and last seen
+// after now - idle.
+const (
+	liveSQL = "expires_at > ? AND last_seen_at > ?"
+	deadSQL = "expires_at <= ? OR last_seen_at <= ?"
+)
+
+func liveArgs(now time.Time, idle time.Duration) []any {
+	return []any{now, now.Add(-idle)}
+}
+
+// SessionView is the contract's session object (§2). ID is the public
+// handle, never the cookie's secret.
+type SessionView struct {
+	ID         string    `json:"id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	ExpiresAt  time.Time `json:"expires_at"`
+	IP         string    `json:"ip"`
+	UserAgent  string    `json:"user_agent"`
+	Current    bool      `json:"current"`
+}
+
+// View returns the session as the contract shows it. It expires at
+// EndsAt; it is current when it is the one the caller rides on.
+func (sess *Session) View(idle time.Duration, currentID string) SessionView {
+	return SessionView{ID: sess.PublicID, CreatedAt: sess.CreatedAt.UTC(), LastSeenAt: sess.LastSeenAt.UTC(),
+		ExpiresAt: sess.EndsAt(idle).UTC(), IP: sess.IP, UserAgent: sess.UserAgent, Current: sess.PublicID == currentID}
+}
+
 // CreateSession inserts sess; when replacing is non-empty the session with
 // that token hash is deleted in the same transaction (a new login from a
 // browser that was logged in ends its old session).
@@ -86,11 +136,23 @@ func (s *Store) DeleteUserSessions(ctx context.Context, userID uint64, keep stri
 	return res.RowsAffected, failed("delete sessions", res.Error)
 }
 
-// DeleteStaleSessions removes sessions past their absolute limit or idle
-// since before idleBefore, and says how many.
-func (s *Store) DeleteStaleSessions(ctx context.Context, now, idleBefore time.Time) (int64, error) {
+// LiveSessionsByUser lists a user's sessions that are Live at now with
+// the idle timeout idle, newest first. Dead rows the sweep has not reached
+// yet are left out.
+func (s *Store) LiveSessionsByUser(ctx context.Context, userID uint64, now time.Time, idle time.Duration) ([]Session, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).Where("expires_at <= ? OR last_seen_at <= ?", now, idleBefore).Delete(&Session{})
+	var out []Session
+	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Where(liveSQL, liveArgs(now, idle)...).
+		Order("created_at DESC, public_id").Find(&out).Error
+	return out, failed("list sessions", err)
+}
+
+// DeleteDeadSessions removes the sessions that are not Live at now with
+// the idle timeout idle, and says how many.
+func (s *Store) DeleteDeadSessions(ctx context.Context, now time.Time, idle time.Duration) (int64, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	res := s.db.WithContext(ctx).Where(deadSQL, liveArgs(now, idle)...).Delete(&Session{})
 	return res.RowsAffected, failed("sweep sessions", res.Error)
 }

@@ -164,7 +164,7 @@ func TestSessionRoundTrip(t *testing.T) {
 	})
 }
 
-func TestDeleteStaleSessions(t *testing.T) {
+func TestDeleteDeadSessions(t *testing.T) {
 	eachDB(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		ada := addUser(t, s, "ada@example.com", "Ada")
@@ -179,7 +179,7 @@ func TestDeleteStaleSessions(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		n, err := s.DeleteStaleSessions(ctx, now, now.Add(-30*time.Minute))
+		n, err := s.DeleteDeadSessions(ctx, now, 30*time.Minute)
 		if err != nil || n != 2 {
 			t.Errorf("swept: got %d (%v), want 2", n, err)
 		}
@@ -250,6 +250,99 @@ func TestLoginFailures(t *testing.T) {
 		}
 		if n, _, _ := s.CountFailures(ctx, "acct:a", time.Time{}); n != 0 {
 			t.Errorf("after ForgetFailures: got %d, want 0", n)
+		}
+	})
+}
+
+// TestSessionLiveness checks that the one rule of a session's life is
+// kept alike by Live (callerFor), LiveSessionsByUser (the sessions list)
+// and DeleteDeadSessions (the sweep), at the edges of both limits.
+func TestSessionLiveness(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		ada := addUser(t, s, "ada@example.com", "Ada")
+		idle := 30 * time.Minute
+		now := base.Add(2 * time.Hour)
+		sessions := []*Session{
+			{PublicID: "fresh", LastSeenAt: now.Add(-time.Minute), ExpiresAt: now.Add(time.Hour)},
+			{PublicID: "idle-edge", LastSeenAt: now.Add(-idle), ExpiresAt: now.Add(time.Hour)},
+			{PublicID: "idle-almost", LastSeenAt: now.Add(-idle + time.Second), ExpiresAt: now.Add(time.Hour)},
+			{PublicID: "limit-edge", LastSeenAt: now, ExpiresAt: now},
+			{PublicID: "limit-almost", LastSeenAt: now, ExpiresAt: now.Add(time.Second)},
+		}
+		var wantLive []string
+		for _, sess := range sessions {
+			sess.TokenHash, sess.UserID, sess.CreatedAt = "hash-"+sess.PublicID, ada.ID, base
+			if err := s.CreateSession(ctx, sess, ""); err != nil {
+				t.Fatal(err)
+			}
+			if sess.Live(now, idle) {
+				wantLive = append(wantLive, sess.PublicID)
+			}
+		}
+		sort.Strings(wantLive)
+		if diff := cmp.Diff([]string{"fresh", "idle-almost", "limit-almost"}, wantLive); diff != "" {
+			t.Errorf("Live (-want +got):\n%s", diff)
+		}
+		listed, err := s.LiveSessionsByUser(ctx, ada.ID, now, idle)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, sess := range listed {
+			got = append(got, sess.PublicID)
+		}
+		sort.Strings(got)
+		if diff := cmp.Diff(wantLive, got); diff != "" {
+			t.Errorf("LiveSessionsByUser against Live (-want +got):\n%s", diff)
+		}
+		if _, err := s.DeleteDeadSessions(ctx, now, idle); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(wantLive, sessionIDs(t, s, ada.ID)); diff != "" {
+			t.Errorf("left by DeleteDeadSessions against Live (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestSetPasswordAndEndSessions checks the one way a password changes:
+// without a renewal every session ends; with one, the renewed session goes
+// on under its new id and is not counted; a renewal of a session that is
+// gone changes nothing.
+func TestSetPasswordAndEndSessions(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		ada := addUser(t, s, "ada@example.com", "Ada")
+		addSession(t, s, ada.ID, "a1")
+		addSession(t, s, ada.ID, "a2")
+		n, err := s.SetPasswordAndEndSessions(ctx, ada.ID, "$argon2id$one", nil)
+		if err != nil || n != 2 {
+			t.Errorf("without a renewal: got %d (%v), want 2", n, err)
+		}
+		if got := sessionIDs(t, s, ada.ID); len(got) != 0 {
+			t.Errorf("sessions left: got %v, want none", got)
+		}
+		current := addSession(t, s, ada.ID, "b1")
+		addSession(t, s, ada.ID, "b2")
+		next := *current
+		next.TokenHash, next.PublicID = "hash-b1-new", "b1-new"
+		n, err = s.SetPasswordAndEndSessions(ctx, ada.ID, "$argon2id$two", &Renewal{Current: current.TokenHash, Replacement: &next})
+		if err != nil || n != 1 {
+			t.Errorf("with a renewal: got %d (%v), want 1", n, err)
+		}
+		if diff := cmp.Diff([]string{"b1-new"}, sessionIDs(t, s, ada.ID)); diff != "" {
+			t.Errorf("sessions left (-want +got):\n%s", diff)
+		}
+		gone := next
+		gone.TokenHash, gone.PublicID = "hash-c1", "c1"
+		if _, err := s.SetPasswordAndEndSessions(ctx, ada.ID, "$argon2id$three", &Renewal{Current: "hash-b1", Replacement: &gone}); err != ErrNotFound {
+			t.Errorf("renewing a session that is gone: got %v, want %v", err, ErrNotFound)
+		}
+		if u, _ := s.UserByID(ctx, ada.ID); u.PasswordHash != "$argon2id$two" {
+			t.Errorf("hash after the refused change: got %q, want %q", u.PasswordHash, "$argon2id$two")
+		}
+		if _, err := s.SetPasswordAndEndSessions(ctx, ada.ID+100, "x", nil); err != ErrNotFound {
+			t.Errorf("nobody: got %v, want %v", err, ErrNotFound)
 		}
 	})
 }

@@ -2,50 +2,34 @@ package models
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	mysqldriver "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
+
+	"gatehouse/internal/testenv"
 )
 
-// databases lists the databases to test on: SQLite always, MariaDB/MySQL
-// when TEST_DATABASE_URL is set. With CI=true a missing MariaDB fails.
-func databases(t *testing.T) []string {
-	t.Helper()
-	dbs := []string{"sqlite"}
-	if os.Getenv("TEST_DATABASE_URL") != "" {
-		dbs = append(dbs, "mysql")
-	} else if os.Getenv("CI") == "true" {
-		t.Fatal("CI=true but TEST_DATABASE_URL is not set: the MariaDB tests cannot run")
-	}
-	return dbs
-}
-
-// eachDB runs test once per database, each on a fresh, migrated store.
+// eachDB runs test once per database (testenv.EachDB), each on a fresh,
+// migrated store.
 func eachDB(t *testing.T, test func(t *testing.T, s *Store)) {
 	t.Helper()
-	for _, db := range databases(t) {
-		t.Run(db, func(t *testing.T) {
-			t.Parallel()
-			test(t, newStore(t, db))
-		})
-	}
+	testenv.EachDB(t, func(t *testing.T, db string) { test(t, newStore(t, db)) })
 }
 
 // newStore opens and migrates a fresh database of kind db ("sqlite" or
-// "mysql"), dropped or removed when the test ends.
+// "mysql"), dropped or removed when the test ends. A MariaDB database gets
+// the case- and accent-insensitive default collation an operator might
+// well create it with, so only Migrate's own table options keep emails
+// exact.
 func newStore(t *testing.T, db string) *Store {
 	t.Helper()
-	s, err := Open(freshDatabaseURL(t, db), 0)
+	s, err := Open(testenv.DatabaseURL(t, db, testenv.CaseInsensitive), 0)
 	if err != nil {
 		t.Fatalf("open: %v", err)
 	}
@@ -54,43 +38,6 @@ func newStore(t *testing.T, db string) *Store {
 		t.Fatalf("migrate: %v", err)
 	}
 	return s
-}
-
-// freshDatabaseURL returns the URL of a new, empty database: a temporary
-// SQLite file, or a gh_<random> database on TEST_DATABASE_URL's server
-// dropped in Cleanup. The MariaDB database gets the case- and
-// accent-insensitive default collation an operator might well create it
-// with, so only Migrate's own table options keep emails exact.
-func freshDatabaseURL(t testing.TB, db string) string {
-	t.Helper()
-	if db == "sqlite" {
-		return "sqlite://" + filepath.Join(t.TempDir(), "gatehouse.db")
-	}
-	u, err := url.Parse(os.Getenv("TEST_DATABASE_URL"))
-	if err != nil {
-		t.Fatalf("TEST_DATABASE_URL: %v", err)
-	}
-	cfg := mysqldriver.NewConfig()
-	cfg.Net, cfg.Addr, cfg.User = "tcp", u.Host, u.User.Username()
-	cfg.Passwd, _ = u.User.Password()
-	admin, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatalf("open MariaDB: %v", err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 8)
-	_, _ = rand.Read(b)
-	name := "gh_" + hex.EncodeToString(b)
-	if _, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci"); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP DATABASE " + name); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
 }
 
 func TestOpenRejects(t *testing.T) {
@@ -221,7 +168,7 @@ func TestClosedDatabase(t *testing.T) {
 			"UserByEmail":        second(s.UserByEmail(ctx, u.Email)),
 			"CreateUser":         s.CreateUser(ctx, &User{Email: "bob@example.com"}),
 			"SessionByTokenHash": third(s.SessionByTokenHash(ctx, "x")),
-			"SetUserDisabled":    s.SetUserDisabled(ctx, u.ID, true),
+			"ApplyUserChanges":   setDisabled(s, u.ID, true),
 			"Ping":               s.Ping(ctx),
 		}
 		for name, err := range calls {
@@ -250,7 +197,7 @@ func TestErrorIs(t *testing.T) {
 		{"a copy with its own Retry-After matches its sentinel", &withRetry, ErrUnavailable, true},
 		{"a wrapped copy matches its sentinel", fmt.Errorf("x: %w", &withRetry), ErrUnavailable, true},
 		{"another code does not match", ErrNotFound, ErrUnavailable, false},
-		{"the same code with another detail does not match", &Error{Code: "not_found", Detail: "Gone"}, ErrNotFound, false},
+		{"the same code with another detail matches: errors compare by code alone", &Error{Code: "not_found", Detail: "Gone"}, ErrNotFound, true},
 		{"a plain error does not match", errors.New("not_found: Not found"), ErrNotFound, false},
 	}
 	for _, tc := range cases {

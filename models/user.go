@@ -158,41 +158,50 @@ func escapeLike(s string) string {
 	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
 }
 
-// SetPasswordHash replaces a user's password hash.
-func (s *Store) SetPasswordHash(ctx context.Context, userID uint64, hash string) error {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Update("password_hash", hash)
-	if res.Error == nil && res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	return failed("set password", res.Error)
+// UserChanges are changes to a user; nil fields stay as they are.
+type UserChanges struct {
+	FullName *string
+	Disabled *bool
+	Scopes   *string // space-separated
 }
 
-// SetUserDisabled disables or enables a user; disabling ends every one of
-// their sessions in the same transaction, so their cookies and tokens stop
-// working at once. Disabling the last enabled user with admin:write is
-// ErrLastAdmin and changes nothing (changeUser).
-func (s *Store) SetUserDisabled(ctx context.Context, userID uint64, disabled bool) error {
+// ApplyUserChanges is the one way a user's name, disabled flag and scopes
+// change (an administrator's change, the CLI's user disable, enable and
+// scopes). It applies changes in one transaction; disabling also ends
+// every session of the user there, so their cookies and tokens stop
+// working at once. A change that would leave no enabled user with
+// admin:write is ErrLastAdmin and changes nothing (changeUser); an
+// unknown user is ErrNotFound. It returns the user as stored afterwards.
+func (s *Store) ApplyUserChanges(ctx context.Context, userID uint64, ch UserChanges) (*User, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	return s.changeUser(ctx, "set disabled", disabled, func(tx *gorm.DB) error {
-		res := tx.Model(&User{}).Where("id = ?", userID).Update("disabled", disabled)
-		if res.Error != nil {
-			return res.Error
+	var u User
+	mayDemote := ch.Scopes != nil || (ch.Disabled != nil && *ch.Disabled)
+	err := s.changeUser(ctx, "update user", mayDemote, func(tx *gorm.DB) error {
+		updates := map[string]any{}
+		if ch.FullName != nil {
+			updates["full_name"] = *ch.FullName
 		}
-		if res.RowsAffected == 0 {
-			var n int64
-			if err := tx.Model(&User{}).Where("id = ?", userID).Count(&n).Error; err != nil {
+		if ch.Disabled != nil {
+			updates["disabled"] = *ch.Disabled
+		}
+		if ch.Scopes != nil {
+			updates["scopes"] = *ch.Scopes
+		}
+		if len(updates) > 0 {
+			if err := tx.Model(&User{}).Where("id = ?", userID).Updates(updates).Error; err != nil {
 				return err
 			}
-			if n == 0 {
-				return gorm.ErrRecordNotFound
+		}
+		if ch.Disabled != nil && *ch.Disabled {
+			if err := tx.Where("user_id = ?", userID).Delete(&Session{}).Error; err != nil {
+				return err
 			}
 		}
-		if disabled {
-			return tx.Where("user_id = ?", userID).Delete(&Session{}).Error
-		}
-		return nil
+		return tx.Take(&u, userID).Error
 	})
+	if err != nil {
+		return nil, err
+	}
+	return &u, nil
 }

@@ -196,7 +196,7 @@ func TestListUsersPages(t *testing.T) {
 	})
 }
 
-func TestSetUserDisabled(t *testing.T) {
+func TestDisablingEndsSessions(t *testing.T) {
 	eachDB(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		ada := addUser(t, s, "ada@example.com", "Ada")
@@ -205,7 +205,7 @@ func TestSetUserDisabled(t *testing.T) {
 		addSession(t, s, ada.ID, "ada-2")
 		addSession(t, s, bob.ID, "bob-1")
 
-		if err := s.SetUserDisabled(ctx, ada.ID, true); err != nil {
+		if err := setDisabled(s, ada.ID, true); err != nil {
 			t.Fatalf("disable: %v", err)
 		}
 		if got, _ := s.UserByID(ctx, ada.ID); !got.Disabled {
@@ -219,16 +219,16 @@ func TestSetUserDisabled(t *testing.T) {
 		}
 		// Disabling twice changes no row; MySQL then reports zero rows
 		// affected, which must not read as "no such user".
-		if err := s.SetUserDisabled(ctx, ada.ID, true); err != nil {
+		if err := setDisabled(s, ada.ID, true); err != nil {
 			t.Errorf("disable again: got %v, want none", err)
 		}
-		if err := s.SetUserDisabled(ctx, ada.ID, false); err != nil {
+		if err := setDisabled(s, ada.ID, false); err != nil {
 			t.Errorf("enable: got %v, want none", err)
 		}
 		if got, _ := s.UserByID(ctx, ada.ID); got.Disabled {
 			t.Errorf("disabled after enabling: got %v, want %v", got.Disabled, false)
 		}
-		if err := s.SetUserDisabled(ctx, bob.ID+100, true); err != ErrNotFound {
+		if err := setDisabled(s, bob.ID+100, true); err != ErrNotFound {
 			t.Errorf("disable nobody: got %v, want %v", err, ErrNotFound)
 		}
 	})
@@ -330,4 +330,11 @@ func TestEmailsFoldOnlyASCII(t *testing.T) {
 			t.Errorf("UserByEmail of strings.ToLower's spelling: got %v, want %v", err, ErrNotFound)
 		}
 	})
+}
+
+// setDisabled disables or enables a user the one way there is:
+// ApplyUserChanges.
+func setDisabled(s *Store, id uint64, disabled bool) error {
+	_, err := s.ApplyUserChanges(context.Background(), id, UserChanges{Disabled: &disabled})
+	return err
 }

@@ -30,9 +30,8 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"join":       strings.Join,
-	"browser":    browserName,
-	"eventLabel": eventLabel,
+	"join":    strings.Join,
+	"browser": browserName,
 }
 
 // Parse parses every page with the layout and the partials.

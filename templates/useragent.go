@@ -69,25 +69,3 @@ func majorVersion(s string) string {
 	}
 	return s[:end]
 }
-
-// eventLabels word security-log kinds for people.
-var eventLabels = map[string]string{
-	"registered":             "Account created",
-	"login_succeeded":        "Logged in",
-	"login_failed":           "Failed login",
-	"logout":                 "Logged out",
-	"session_revoked":        "Session ended",
-	"sessions_revoked":       "Sessions ended",
-	"password_changed":       "Password changed",
-	"password_change_failed": "Wrong current password",
-	"provider_linked":        "Provider linked",
-	"provider_unlinked":      "Provider unlinked",
-	"admin_changed_user":     "Changed by an administrator",
-}
-
-func eventLabel(kind string) string {
-	if l, ok := eventLabels[kind]; ok {
-		return l
-	}
-	return kind
-}

@@ -7,9 +7,6 @@ package tests
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -18,111 +15,45 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
-	mysqldriver "github.com/go-sql-driver/mysql"
 	"github.com/labstack/echo/v4"
 
 	"gatehouse/auth"
 	"gatehouse/config"
 	"gatehouse/handlers"
 	"gatehouse/models"
+
+	"gatehouse/internal/testenv"
 )
 
 // database names a database kind a test runs on.
-type database string
+type database = string
 
 const (
-	sqliteDB database = "sqlite"
-	mysqlDB  database = "mysql"
+	sqliteDB database = testenv.SQLite
+	mysqlDB  database = testenv.MySQL
 )
-
-// databases lists the databases to test on: SQLite always, MariaDB/MySQL
-// when TEST_DATABASE_URL is set. With CI=true a missing MariaDB fails.
-func databases(t *testing.T) []database {
-	t.Helper()
-	dbs := []database{sqliteDB}
-	if os.Getenv("TEST_DATABASE_URL") != "" {
-		dbs = append(dbs, mysqlDB)
-	} else if os.Getenv("CI") == "true" {
-		t.Fatal("CI=true but TEST_DATABASE_URL is not set: the MariaDB tests cannot run")
-	}
-	return dbs
-}
 
 // eachDB runs test once per database, as subtests named after it.
 func eachDB(t *testing.T, test func(t *testing.T, db database)) {
 	t.Helper()
-	for _, db := range databases(t) {
-		t.Run(string(db), func(t *testing.T) {
-			t.Parallel()
-			test(t, db)
-		})
-	}
+	testenv.EachDB(t, test)
 }
 
 // freshDatabaseURL returns the URL of a new, empty database of kind db,
 // dropped when the test ends.
 func freshDatabaseURL(t *testing.T, db database) string {
 	t.Helper()
-	if db == sqliteDB {
-		return "sqlite://" + filepath.Join(t.TempDir(), "gatehouse.db")
-	}
-	base := os.Getenv("TEST_DATABASE_URL")
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatalf("TEST_DATABASE_URL: %v", err)
-	}
-	cfg := mysqldriver.NewConfig()
-	cfg.Net, cfg.Addr, cfg.User = "tcp", u.Host, u.User.Username()
-	cfg.Passwd, _ = u.User.Password()
-	admin, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatalf("open MariaDB: %v", err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	name := "gh_" + randomHex(8)
-	if _, err := admin.Exec("CREATE DATABASE " + name + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"); err != nil {
-		t.Fatalf("create database: %v", err)
-	}
-	t.Cleanup(func() {
-		if _, err := admin.Exec("DROP DATABASE " + name); err != nil {
-			t.Errorf("drop database %s: %v", name, err)
-		}
-	})
-	u.Path = "/" + name
-	return u.String()
-}
-
-func randomHex(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
+	return testenv.DatabaseURL(t, db, testenv.Binary)
 }
 
 // clock is the app's injected time; tests move it instead of sleeping.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+type clock = testenv.Clock
 
 // app is a running Gatehouse on a fresh database.
 type app struct {
@@ -183,7 +114,7 @@ func newApp(t *testing.T, db database, opts ...option) *app {
 	if err := store.Migrate(context.Background()); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
-	clk := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	clk := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))
 	svc, err := auth.New(store, cfg, clk.Now, log)

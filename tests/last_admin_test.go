@@ -9,10 +9,11 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	"gatehouse/auth"
+
+	"gatehouse/internal/testenv"
 )
 
 // msgLastAdmin is the detail of 422 last_admin (contract §9).
@@ -171,22 +172,14 @@ func TestLastAdminConcurrent(t *testing.T) {
 					tokA := ca.loginAPI(a.Email, goodPassword).AccessToken
 					tokB := cb.loginAPI(b.Email, goodPassword).AccessToken
 
-					start := make(chan struct{})
 					got := make([]outcome, 2)
-					var wg sync.WaitGroup
-					wg.Add(2)
-					go func() {
-						defer wg.Done()
-						<-start
-						got[0] = ca.sendConcurrently("/api/users/"+userPath(b.ID), tc.a.body, tokA)
-					}()
-					go func() {
-						defer wg.Done()
-						<-start
-						got[1] = cb.sendConcurrently("/api/users/"+userPath(a.ID), tc.b.body, tokB)
-					}()
-					close(start)
-					wg.Wait()
+					testenv.FanOut(2, func(i int) {
+						if i == 0 {
+							got[0] = ca.sendConcurrently("/api/users/"+userPath(b.ID), tc.a.body, tokA)
+						} else {
+							got[1] = cb.sendConcurrently("/api/users/"+userPath(a.ID), tc.b.body, tokB)
+						}
+					})
 
 					succeeded := 0
 					for i, o := range got {

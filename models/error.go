@@ -37,11 +37,13 @@ type Error struct {
 
 func (e *Error) Error() string { return e.Code + ": " + e.Detail }
 
-// Is makes errors.Is match two Errors by Code, so a copy with its own
-// RetryAfter still matches its sentinel.
+// Is makes errors.Is match two Errors by Code alone, so a copy with its
+// own RetryAfter, Detail or Scope still matches its sentinel. Errors that
+// share a Code but must be told apart are different sentinels of their
+// own (auth.ErrSessionEnded wraps a not_authenticated Error).
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Code == e.Code && t.Detail == e.Detail
+	return ok && t.Code == e.Code
 }
 
 // AsError returns the *Error in err's chain, if any.

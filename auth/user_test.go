@@ -189,3 +189,55 @@ func BenchmarkPasswordStrength(b *testing.B) {
 		}
 	})
 }
+
+// TestCLIAndWebShareTheirPaths checks that the CLI's password reset and
+// disable end sessions as the web's change and an administrator's do.
+func TestCLIAndWebShareTheirPaths(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.createUser(t, "ada@example.com")
+	first, second := f.login(t, "ada@example.com"), f.login(t, "ada@example.com")
+	if err := f.svc.ResetPassword(ctx, "ada@example.com", "another long passphrase"); err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	for _, c := range []*Caller{first, second} {
+		_, err := f.svc.Authenticate(request(f.cookieFor(t, c), ""))
+		wantError(t, err, ErrSessionEnded)
+	}
+	if sessions, err := f.svc.Sessions(ctx, first.User.ID, ""); err != nil || len(sessions) != 0 {
+		t.Errorf("sessions after the reset: got %v (%v), want none", sessions, err)
+	}
+	events, err := f.svc.Events(ctx, first.User.ID, 1)
+	if err != nil || len(events) != 1 || events[0].Kind != models.EventPasswordChanged || events[0].Detail != "2 sessions ended (by the CLI)" {
+		t.Errorf("last event: got %+v (%v), want password_changed, 2 sessions ended (by the CLI)", events, err)
+	}
+
+	f.createUser(t, "bob@example.com")
+	bob := f.login(t, "bob@example.com")
+	if err := f.svc.SetDisabled(ctx, "bob@example.com", true); err != nil {
+		t.Fatalf("disable: %v", err)
+	}
+	_, err = f.svc.Authenticate(request(f.cookieFor(t, bob), ""))
+	wantError(t, err, ErrSessionEnded)
+	events, err = f.svc.Events(ctx, bob.User.ID, 1)
+	if err != nil || len(events) != 1 || events[0].Kind != models.EventAdminChangedUser || events[0].Detail != "disabled (by the CLI)" {
+		t.Errorf("last event: got %+v (%v), want admin_changed_user, disabled (by the CLI)", events, err)
+	}
+}
+
+// TestErrorIdentity checks that an ended session is told apart from no
+// session although both are not_authenticated.
+func TestErrorIdentity(t *testing.T) {
+	if errors.Is(ErrNotAuthenticated, ErrSessionEnded) {
+		t.Errorf("errors.Is(ErrNotAuthenticated, ErrSessionEnded): got true, want false")
+	}
+	if !errors.Is(ErrSessionEnded, ErrNotAuthenticated) {
+		t.Errorf("errors.Is(ErrSessionEnded, ErrNotAuthenticated): got false, want true")
+	}
+	if !errors.Is(MissingScope(ScopeAdminRead), ErrInsufficientScope) {
+		t.Errorf("errors.Is(MissingScope(admin:read), ErrInsufficientScope): got false, want true")
+	}
+	if e, ok := models.AsError(MissingScope(ScopeAdminRead)); !ok || e.Scope != ScopeAdminRead || e.Detail != "This needs the admin:read scope" {
+		t.Errorf("MissingScope(admin:read): got %+v, want the scope named", e)
+	}
+}

@@ -18,8 +18,8 @@ func (s *Service) Record(ctx context.Context, userID uint64, kind string, client
 	e := &models.Event{
 		UserID:    userID,
 		Kind:      kind,
-		IP:        truncate(client.IP, 64),
-		UserAgent: truncate(client.UserAgent, 512),
+		IP:        client.ip(),
+		UserAgent: client.userAgent(),
 		At:        s.now().UTC(),
 		Detail:    truncate(detail, 255),
 	}
@@ -36,9 +36,6 @@ func by(actor *Caller) string {
 	return "by " + actor.User.Email
 }
 
-// cliClient is where CLI actions come from in the security log.
-func cliClient() Client { return Client{UserAgent: "gatehouse CLI"} }
-
 // sessionsEnded words a count of ended sessions.
 func sessionsEnded(n int64, other bool) string {
 	what := "session"
@@ -53,4 +50,18 @@ func sessionsEnded(n int64, other bool) string {
 
 func joinDetail(parts []string, actor *Caller) string {
 	return strings.Join(parts, "; ") + " (" + by(actor) + ")"
+}
+
+// Events is userID's security log as clients see it, newest first, at
+// most limit events (models.MaxEvents).
+func (s *Service) Events(ctx context.Context, userID uint64, limit int) ([]models.EventView, error) {
+	rows, err := s.store.EventsByUser(ctx, userID, limit)
+	if err != nil {
+		return nil, err
+	}
+	views := make([]models.EventView, 0, len(rows))
+	for i := range rows {
+		views = append(views, rows[i].View())
+	}
+	return views, nil
 }
