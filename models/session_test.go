@@ -346,3 +346,26 @@ func TestSetPasswordAndEndSessions(t *testing.T) {
 		}
 	})
 }
+
+func TestSessionViewExpiry(t *testing.T) {
+	start := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	idle := 30 * time.Minute
+	cases := []struct {
+		name     string
+		lastSeen time.Time
+		limit    time.Time
+		want     time.Time
+	}{
+		{"the idle deadline when it comes first", start, start.Add(12 * time.Hour), start.Add(idle)},
+		{"the absolute limit when it comes first", start.Add(11*time.Hour + 50*time.Minute), start.Add(12 * time.Hour), start.Add(12 * time.Hour)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			sess := Session{PublicID: "p", CreatedAt: start, LastSeenAt: tc.lastSeen, ExpiresAt: tc.limit}
+			v := sess.View(idle, "p")
+			if !v.ExpiresAt.Equal(tc.want) || !v.Current {
+				t.Errorf("expires_at = %v, current = %v; want %v, true", v.ExpiresAt, v.Current, tc.want)
+			}
+		})
+	}
+}

@@ -338,3 +338,22 @@ func setDisabled(s *Store, id uint64, disabled bool) error {
 	_, err := s.ApplyUserChanges(context.Background(), id, UserChanges{Disabled: &disabled})
 	return err
 }
+
+// BenchmarkListUsersSearch searches 10,000 users by part of an email or name.
+func BenchmarkListUsersSearch(b *testing.B) {
+	s := openTestStore(b)
+	ctx := context.Background()
+	users := make([]User, 0, 10000)
+	for i := range 10000 {
+		users = append(users, User{Email: fmt.Sprintf("user%05d@example.com", i), FullName: fmt.Sprintf("Person %d", i), Scopes: "user:read"})
+	}
+	if err := s.db.CreateInBatches(&users, 500).Error; err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		page, total, err := s.ListUsers(ctx, "user012", 1, 20)
+		if err != nil || total != 100 || len(page) != 20 {
+			b.Fatal(err, total, len(page))
+		}
+	}
+}
