@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"errors"
-	"os"
 	"testing"
 	"time"
 
@@ -69,22 +68,20 @@ func TestSessionWithUserConcurrent(t *testing.T) {
 		ctx := context.Background()
 		ada := addUser(t, s, "ada@example.com", "Ada")
 		sess := addSession(t, s, ada.ID, "ada-1")
-		errc := make(chan error, 40)
-		for i := range 40 {
-			go func() {
-				if i%10 == 0 {
-					errc <- s.TouchSession(ctx, sess.PublicID, base.Add(time.Duration(i)*time.Second))
-					return
-				}
-				_, u, err := s.SessionByPublicID(ctx, sess.PublicID)
-				if err == nil && u.Email != "ada@example.com" {
-					err = errors.New("wrong user: " + u.Email)
-				}
-				errc <- err
-			}()
-		}
-		for range 40 {
-			if err := <-errc; err != nil {
+		errs := make([]error, 40)
+		testenv.FanOut(len(errs), func(i int) {
+			if i%10 == 0 {
+				errs[i] = s.TouchSession(ctx, sess.PublicID, base.Add(time.Duration(i)*time.Second))
+				return
+			}
+			_, u, err := s.SessionByPublicID(ctx, sess.PublicID)
+			if err == nil && u.Email != "ada@example.com" {
+				err = errors.New("wrong user: " + u.Email)
+			}
+			errs[i] = err
+		})
+		for _, err := range errs {
+			if err != nil {
 				t.Error(err)
 			}
 		}
@@ -96,11 +93,7 @@ func TestSessionWithUserConcurrent(t *testing.T) {
 // GORM, which on SQLite compiles it on every call; on MariaDB too when
 // TEST_DATABASE_URL is set.
 func BenchmarkSessionLookup(b *testing.B) {
-	dbs := []string{"sqlite"}
-	if os.Getenv("TEST_DATABASE_URL") != "" {
-		dbs = append(dbs, "mysql")
-	}
-	for _, db := range dbs {
+	for _, db := range testenv.Databases(b) {
 		b.Run(db, func(b *testing.B) {
 			s, err := Open(testenv.DatabaseURL(b, db, testenv.CaseInsensitive), 0)
 			if err != nil {
