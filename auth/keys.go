@@ -137,8 +137,18 @@ func (r *keyRing) create(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	// A new key is newer than every other, even when the clock has not
+	// moved (or is behind another instance's): the newest key signs.
+	created := r.now().UTC().Truncate(time.Millisecond) // MySQL keeps milliseconds
+	all, err := r.store.SigningKeys(ctx)
+	if err != nil {
+		return "", err
+	}
+	if len(all) > 0 && !created.After(all[0].CreatedAt) {
+		created = all[0].CreatedAt.UTC().Truncate(time.Millisecond).Add(time.Millisecond)
+	}
 	kid := randomID(16)
-	k := &models.SigningKey{KID: kid, Alg: r.alg, PublicKey: pub, PrivateKey: r.seal(kid, r.alg, plain), CreatedAt: r.now().UTC()}
+	k := &models.SigningKey{KID: kid, Alg: r.alg, PublicKey: pub, PrivateKey: r.seal(kid, r.alg, plain), CreatedAt: created}
 	if err := r.store.CreateSigningKey(ctx, k); err != nil {
 		return "", err
 	}
