@@ -133,7 +133,7 @@ func BenchmarkSessionLookup(b *testing.B) {
 			b.Run("through GORM", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					rows, err := s.db.WithContext(ctx).Raw(callerByPublicID, sess.PublicID).Rows()
+					rows, err := s.db.WithContext(ctx).Raw(callerByPublicID, "", sess.PublicID).Rows()
 					if err != nil {
 						b.Fatal(err)
 					}
