@@ -5,6 +5,7 @@
 //	gatehouse user add --email E --name N [--scopes "user:read user:write"] [--admin] --password-stdin
 //	gatehouse user list | disable E | enable E | passwd E --password-stdin
 //	gatehouse user scopes E "SCOPES"
+//	gatehouse keys list | rotate | retire KID
 package main
 
 import (
@@ -91,6 +92,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return app.serve(ctx, stdout)
 	case "user":
 		return userCommand(ctx, args, getenv, stdin, stdout, stderr)
+	case "keys":
+		return keysCommand(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -105,7 +108,8 @@ const usage = `usage: gatehouse [serve] [--addr A] [--base-url U] [--database-ur
        gatehouse user list
        gatehouse user disable E | enable E
        gatehouse user passwd E --password-stdin
-       gatehouse user scopes E "SCOPES"   (spaces or commas, e.g. "user:read,admin:write")`
+       gatehouse user scopes E "SCOPES"   (spaces or commas, e.g. "user:read,admin:write")
+       gatehouse keys list | rotate | retire KID   (token signing keys: retire ends a key's tokens at once)`
 
 // app is the opened, migrated application.
 type app struct {

@@ -80,8 +80,9 @@ func New(store *models.Store, cfg config.Config, now func() time.Time, log *slog
 	}
 	s := &Service{store: store, cfg: cfg, now: now, log: log, hasher: h}
 	s.sessions = newSessionStore(s)
-	s.tokens = &tokens{secret: cfg.JWTSecret, issuer: cfg.BaseURL.String(), ttl: cfg.AccessTokenTTL, now: now,
-		verified: newVerifiedTokens(verifiedTokensMax)}
+	if s.tokens, err = newTokens(store, cfg, now); err != nil {
+		return nil, err
+	}
 	s.providers = newProviders(cfg, now)
 	return s, nil
 }

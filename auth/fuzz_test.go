@@ -1,6 +1,7 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"testing"
@@ -15,7 +16,7 @@ func FuzzAuthenticate(f *testing.F) {
 	fx := newFixture(f)
 	fx.createUser(f, "ada@example.com")
 	c := fx.login(f, "ada@example.com")
-	tok, err := fx.svc.IssueToken(c)
+	tok, err := fx.svc.IssueToken(context.Background(), c)
 	if err != nil {
 		f.Fatal(err)
 	}

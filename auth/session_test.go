@@ -17,7 +17,7 @@ import (
 // wantRowGone fails the test unless the session row has been deleted.
 func (f *fixture) wantRowGone(t *testing.T, publicID string) {
 	t.Helper()
-	if _, _, err := f.store.SessionByPublicID(context.Background(), publicID); !errors.Is(err, models.ErrNotFound) {
+	if _, _, _, err := f.store.SessionByPublicID(context.Background(), publicID, ""); !errors.Is(err, models.ErrNotFound) {
 		t.Errorf("session row: got %v, want it deleted (%v)", err, models.ErrNotFound)
 	}
 }
@@ -73,7 +73,7 @@ func TestSessionTouch(t *testing.T) {
 	start := f.clock.Now()
 	lastSeen := func() time.Time {
 		t.Helper()
-		row, _, err := f.store.SessionByPublicID(context.Background(), c.Session.PublicID)
+		row, _, _, err := f.store.SessionByPublicID(context.Background(), c.Session.PublicID, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,7 +105,7 @@ func TestSessionTouchShortIdle(t *testing.T) {
 	f.createUser(t, "ada@example.com")
 	c := f.login(t, "ada@example.com")
 	cookie := f.cookieFor(t, c)
-	tok, err := f.svc.IssueToken(c)
+	tok, err := f.svc.IssueToken(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -187,7 +187,7 @@ func TestSessionDatabaseDown(t *testing.T) {
 	f.createUser(t, "ada@example.com")
 	c := f.login(t, "ada@example.com")
 	cookie := f.cookieFor(t, c)
-	tok, err := f.svc.IssueToken(c)
+	tok, err := f.svc.IssueToken(context.Background(), c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"gatehouse/config"
 	"gatehouse/models"
 )
 
@@ -28,20 +30,46 @@ type claims struct {
 	Scope string `json:"scope"`
 	SID   string `json:"sid"`
 	jwt.RegisteredClaims
+	kid string // the header's key id, kept with the claims in the cache
 }
 
-// tokens signs and checks HS256 access tokens.
+// tokens signs and checks access tokens with the one algorithm JWT_ALG
+// names: EdDSA or RS256 with the ring's keys (each token's header names
+// its key in kid), or HS256 with JWT_SECRET (keys is nil).
 type tokens struct {
+	method   jwt.SigningMethod
 	secret   []byte
+	keys     *keyRing
 	issuer   string
 	ttl      time.Duration
 	now      func() time.Time
 	verified *verifiedTokens
 }
 
-var signingMethod = jwt.SigningMethodHS256
+func newTokens(store *models.Store, cfg config.Config, now func() time.Time) (*tokens, error) {
+	t := &tokens{method: jwt.GetSigningMethod(cfg.JWTAlg), secret: cfg.JWTSecret, issuer: cfg.BaseURL.String(),
+		ttl: cfg.AccessTokenTTL, now: now, verified: newVerifiedTokens(verifiedTokensMax)}
+	if t.method == nil {
+		return nil, fmt.Errorf("JWT_ALG %q is not supported", cfg.JWTAlg)
+	}
+	if cfg.JWTAlg == config.JWTAlgHS256 {
+		return t, nil
+	}
+	keys, err := newKeyRing(store, cfg, now)
+	if err != nil {
+		return nil, err
+	}
+	// The first start makes the first key; every start reads them.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*cfg.DBTimeout)
+	defer cancel()
+	if err := keys.load(ctx); err != nil {
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	t.keys = keys
+	return t, nil
+}
 
-func (t *tokens) issue(c *Caller) (TokenResponse, error) {
+func (t *tokens) issue(ctx context.Context, c *Caller) (TokenResponse, error) {
 	now := t.now()
 	exp := now.Add(t.ttl)
 	if c.Session.ExpiresAt.Before(exp) {
@@ -60,7 +88,17 @@ func (t *tokens) issue(c *Caller) (TokenResponse, error) {
 			ID:        randomID(16),
 		},
 	}
-	signed, err := jwt.NewWithClaims(signingMethod, cl).SignedString(t.secret)
+	tok := jwt.NewWithClaims(t.method, cl)
+	var key any = t.secret
+	if t.keys != nil {
+		signer, err := t.keys.current(ctx)
+		if err != nil {
+			return TokenResponse{}, err
+		}
+		tok.Header["kid"] = signer.kid
+		key = signer.key
+	}
+	signed, err := tok.SignedString(key)
 	if err != nil {
 		return TokenResponse{}, err
 	}
@@ -71,12 +109,12 @@ func (t *tokens) issue(c *Caller) (TokenResponse, error) {
 // "none" and every other are refused), the issuer and the expiry. A token
 // that verified before is taken from the cache of verified tokens until
 // its exp; the session it names is checked on every request all the same.
-func (t *tokens) parse(raw string) (*claims, error) {
+func (t *tokens) parse(ctx context.Context, raw string) (*claims, error) {
 	key := sha256.Sum256([]byte(raw))
 	if cl, ok := t.verified.get(key, t.now()); ok {
 		return cl, nil
 	}
-	cl, err := t.verify(raw)
+	cl, err := t.verify(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -84,17 +122,35 @@ func (t *tokens) parse(raw string) (*claims, error) {
 	return cl, nil
 }
 
-// verify checks a token the long way: decode, check the signature and the
-// claims.
-func (t *tokens) verify(raw string) (*claims, error) {
+// verify checks a token the long way: decode, check the signature with
+// the key its kid names (under HS256: JWT_SECRET) and the claims. Only the
+// configured algorithm passes WithValidMethods, so neither "none" nor an
+// HS256 token under EdDSA or RS256 (the public key taken for an HMAC
+// secret) reaches a key; a kid the ring does not know, even after a
+// reload, is refused.
+func (t *tokens) verify(ctx context.Context, raw string) (*claims, error) {
 	var cl claims
-	_, err := jwt.ParseWithClaims(raw, &cl, func(*jwt.Token) (any, error) { return t.secret, nil },
-		jwt.WithValidMethods([]string{signingMethod.Alg()}),
+	keyFor := func(tok *jwt.Token) (any, error) {
+		if t.keys == nil {
+			return t.secret, nil
+		}
+		kid, _ := tok.Header["kid"].(string)
+		if kid == "" {
+			return nil, errNoKey
+		}
+		cl.kid = kid
+		return t.keys.publicKey(ctx, kid)
+	}
+	_, err := jwt.ParseWithClaims(raw, &cl, keyFor,
+		jwt.WithValidMethods([]string{t.method.Alg()}),
 		jwt.WithIssuer(t.issuer),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(t.now),
 	)
 	if err != nil {
+		if errors.Is(err, models.ErrUnavailable) {
+			return nil, err // the keys could not be read: 503, not a forgery
+		}
 		return nil, ErrInvalidToken
 	}
 	if cl.SID == "" || cl.Subject == "" {
@@ -166,24 +222,35 @@ func (v *verifiedTokens) put(key [sha256.Size]byte, cl *claims, now time.Time) {
 const verifiedTokensMax = 4096
 
 // IssueToken signs an access token for a caller's session.
-func (s *Service) IssueToken(c *Caller) (TokenResponse, error) {
-	return s.tokens.issue(c)
+func (s *Service) IssueToken(ctx context.Context, c *Caller) (TokenResponse, error) {
+	return s.tokens.issue(ctx, c)
 }
 
 // authenticateToken turns a bearer token into a caller. The token is valid
 // only while its session exists and its user is enabled, so logging out —
 // by cookie or by the token alone — ends it.
 func (s *Service) authenticateToken(ctx context.Context, raw string) (*Caller, error) {
-	cl, err := s.tokens.parse(raw)
+	cl, err := s.tokens.parse(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
-	sess, u, err := s.store.SessionByPublicID(ctx, cl.SID)
+	// One query reads the session, its user and whether the token's key
+	// is still live, so retiring a key ends its tokens at once on every
+	// instance — those in the cache of verified tokens too.
+	sess, u, keyLive, err := s.store.SessionByPublicID(ctx, cl.SID, cl.kid)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, ErrInvalidToken
 	}
 	if err != nil {
 		return nil, err
+	}
+	if s.tokens.keys != nil && !keyLive {
+		if cl.kid == s.tokens.keys.signerKID() {
+			// Retired elsewhere while this instance still signs with it:
+			// take the new key now rather than at the next recheck.
+			_ = s.tokens.keys.reloadSoon(ctx)
+		}
+		return nil, ErrInvalidToken
 	}
 	if strconv.FormatUint(sess.UserID, 10) != cl.Subject {
 		return nil, ErrInvalidToken

@@ -34,12 +34,12 @@ func signed(t testing.TB, method jwt.SigningMethod, key any, cl jwt.Claims) stri
 // subject and all the required claims gets in.
 func TestTokenVariants(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newFixture(t, "JWT_ALG=HS256") // HS256 specifics: the EdDSA and RS256 variants are in keys_test.go
 	ada := f.createUser(t, "ada@example.com")
 	bob := f.createUser(t, "bob@example.com")
 	adaSession := f.login(t, "ada@example.com")
 	bobSession := f.login(t, "bob@example.com")
-	issued, err := f.svc.IssueToken(adaSession)
+	issued, err := f.svc.IssueToken(context.Background(), adaSession)
 	if err != nil {
 		t.Fatalf("issue: %v", err)
 	}
@@ -158,7 +158,7 @@ func TestTokenResponse(t *testing.T) {
 	f := newFixture(t, "ACCESS_TOKEN_TTL=30m", "SESSION_MAX_AGE=10m")
 	f.createUser(t, "ada@example.com")
 	c := f.login(t, "ada@example.com")
-	got, err := f.svc.IssueToken(c)
+	got, err := f.svc.IssueToken(context.Background(), c)
 	if err != nil {
 		t.Fatalf("issue: %v", err)
 	}
@@ -169,13 +169,17 @@ func TestTokenResponse(t *testing.T) {
 		t.Errorf("expires_in: got %v, want %v (a token never outlives its session)", got.ExpiresIn, 600)
 	}
 	var cl claims
-	if _, _, err := jwt.NewParser().ParseUnverified(got.AccessToken, &cl); err != nil {
+	tok, _, err := jwt.NewParser().ParseUnverified(got.AccessToken, &cl)
+	if err != nil {
 		t.Fatalf("parse: %v", err)
+	}
+	if kid, _ := tok.Header["kid"].(string); tok.Method.Alg() != "EdDSA" || kid == "" {
+		t.Errorf("header: got alg %v, kid %q; want EdDSA (the default) and a kid", tok.Method.Alg(), kid)
 	}
 	want := claims{Email: "ada@example.com", Scope: "user:read user:write", SID: c.Session.PublicID,
 		RegisteredClaims: jwt.RegisteredClaims{Issuer: "http://127.0.0.1:8000", Subject: strconv.FormatUint(c.User.ID, 10),
 			IssuedAt: jwt.NewNumericDate(f.clock.Now()), ExpiresAt: jwt.NewNumericDate(f.clock.Now().Add(10 * time.Minute)), ID: cl.ID}}
-	if diff := cmp.Diff(want, cl); diff != "" {
+	if diff := cmp.Diff(want, cl, cmp.AllowUnexported(claims{})); diff != "" {
 		t.Errorf("claims (-want +got):\n%s", diff)
 	}
 	if len(cl.ID) < 16 {
@@ -193,7 +197,7 @@ func TestTokenExpires(t *testing.T) {
 	f := newFixture(t, "ACCESS_TOKEN_TTL=5m")
 	f.createUser(t, "ada@example.com")
 	c := f.login(t, "ada@example.com")
-	tok, err := f.svc.IssueToken(c)
+	tok, err := f.svc.IssueToken(context.Background(), c)
 	if err != nil {
 		t.Fatalf("issue: %v", err)
 	}
@@ -269,7 +273,7 @@ func TestTokenEndsWithItsSession(t *testing.T) {
 			f := newFixture(t, "ACCESS_TOKEN_TTL=1h")
 			f.createUser(t, "ada@example.com")
 			c := f.login(t, "ada@example.com")
-			tok, err := f.svc.IssueToken(c)
+			tok, err := f.svc.IssueToken(context.Background(), c)
 			if err != nil {
 				t.Fatalf("issue: %v", err)
 			}
@@ -295,7 +299,7 @@ func TestVerifiedTokens(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.createUser(t, "ada@example.com")
-	tok, err := f.svc.IssueToken(f.login(t, "ada@example.com"))
+	tok, err := f.svc.IssueToken(context.Background(), f.login(t, "ada@example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -327,7 +331,7 @@ func TestVerifiedTokens(t *testing.T) {
 // grants and its user has now.
 func TestTokenScopes(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t)
+	f := newFixture(t, "JWT_ALG=HS256")
 	f.createUser(t, "ada@example.com", AllScopes...)
 	ctx := context.Background()
 	c, err := f.svc.Login(ctx, Credentials{Username: "ada@example.com", Password: password, Scope: "user:read"}, client, nil)
@@ -358,7 +362,7 @@ func TestBearerWins(t *testing.T) {
 	f.createUser(t, "bob@example.com")
 	ada := f.login(t, "ada@example.com")
 	bob := f.login(t, "bob@example.com")
-	bobToken, err := f.svc.IssueToken(bob)
+	bobToken, err := f.svc.IssueToken(context.Background(), bob)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -386,7 +390,7 @@ func TestBearerWins(t *testing.T) {
 func BenchmarkTokenVerify(b *testing.B) {
 	f := newFixture(b)
 	f.createUser(b, "ada@example.com")
-	tok, err := f.svc.IssueToken(f.login(b, "ada@example.com"))
+	tok, err := f.svc.IssueToken(context.Background(), f.login(b, "ada@example.com"))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -33,6 +33,12 @@ type Config struct {
 
 	SessionSecret []byte
 	JWTSecret     []byte
+	// EncryptionKey encrypts secrets kept in the database (the signing
+	// keys' private parts) with AES-256-GCM.
+	EncryptionKey []byte
+	// JWTAlg is the one algorithm access tokens are signed and verified
+	// with: EdDSA, RS256 (keys in the database) or HS256 (JWTSecret).
+	JWTAlg string
 
 	AccessTokenTTL     time.Duration
 	SessionIdleTimeout time.Duration
@@ -101,8 +107,8 @@ func (c Config) String() string {
 			db = u.String()
 		}
 	}
-	return fmt.Sprintf("addr=%s base_url=%s database=%s env=%s session_secret=%s jwt_secret=%s access_token_ttl=%s idle=%s max_age=%s argon2=%d/%d/%d registration=%t providers=%s",
-		c.Addr, c.BaseURL, db, c.AppEnv, mask(c.SessionSecret), mask(c.JWTSecret), c.AccessTokenTTL,
+	return fmt.Sprintf("addr=%s base_url=%s database=%s env=%s session_secret=%s jwt_secret=%s encryption_key=%s jwt_alg=%s access_token_ttl=%s idle=%s max_age=%s argon2=%d/%d/%d registration=%t providers=%s",
+		c.Addr, c.BaseURL, db, c.AppEnv, mask(c.SessionSecret), mask(c.JWTSecret), mask(c.EncryptionKey), c.JWTAlg, c.AccessTokenTTL,
 		c.SessionIdleTimeout, c.SessionMaxAge, c.Argon2.MemoryKiB, c.Argon2.Time, c.Argon2.Threads,
 		c.AllowRegistration, strings.Join(c.enabledProviders(), ","))
 }
@@ -147,6 +153,7 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 		DBTimeout:   r.duration("DB_TIMEOUT", 3*time.Second),
 		DataDir:     r.str("DATA_DIR", "data"),
 		AppEnv:      r.str("APP_ENV", "development"),
+		JWTAlg:      r.str("JWT_ALG", JWTAlgEdDSA),
 
 		AccessTokenTTL:     r.duration("ACCESS_TOKEN_TTL", 30*time.Minute),
 		SessionIdleTimeout: r.duration("SESSION_IDLE_TIMEOUT", 30*time.Minute),
@@ -231,6 +238,9 @@ func (c *Config) validate(baseURL string) error {
 	if c.AppEnv != "development" && c.AppEnv != "production" && c.AppEnv != "test" {
 		return fmt.Errorf("APP_ENV must be development, test or production, got %q", c.AppEnv)
 	}
+	if c.JWTAlg != JWTAlgEdDSA && c.JWTAlg != JWTAlgRS256 && c.JWTAlg != JWTAlgHS256 {
+		return fmt.Errorf("JWT_ALG must be EdDSA, RS256 or HS256, got %q", c.JWTAlg)
+	}
 	if !strings.HasPrefix(c.DatabaseURL, "sqlite://") && !strings.HasPrefix(c.DatabaseURL, "mysql://") {
 		return errors.New("DATABASE_URL must start with sqlite:// or mysql://")
 	}
@@ -266,13 +276,21 @@ func (c *Config) validate(baseURL string) error {
 	return nil
 }
 
+// The algorithms JWT_ALG may name.
+const (
+	JWTAlgEdDSA = "EdDSA"
+	JWTAlgRS256 = "RS256"
+	JWTAlgHS256 = "HS256"
+)
+
 const minSecret = 32
 
-// loadSecrets takes SESSION_SECRET and JWT_SECRET from the environment; in
-// production both are required. Elsewhere a missing one is generated once
-// into DATA_DIR/secrets (0600), so restarts keep sessions and tokens valid.
+// loadSecrets takes SESSION_SECRET, JWT_SECRET and ENCRYPTION_KEY from the
+// environment; in production all are required. Elsewhere a missing one is
+// generated once into DATA_DIR/secrets (0600), so restarts keep sessions
+// and tokens valid and the signing keys readable.
 func (c *Config) loadSecrets(getenv func(string) string) error {
-	names := []string{"SESSION_SECRET", "JWT_SECRET"}
+	names := []string{"SESSION_SECRET", "JWT_SECRET", "ENCRYPTION_KEY"}
 	values := map[string]string{}
 	for _, name := range names {
 		v := getenv(name)
@@ -284,7 +302,7 @@ func (c *Config) loadSecrets(getenv func(string) string) error {
 		}
 		values[name] = v
 	}
-	if values["SESSION_SECRET"] == "" || values["JWT_SECRET"] == "" {
+	if values["SESSION_SECRET"] == "" || values["JWT_SECRET"] == "" || values["ENCRYPTION_KEY"] == "" {
 		path := filepath.Join(c.DataDir, "secrets")
 		stored, err := godotenv.Read(path)
 		if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -311,6 +329,7 @@ func (c *Config) loadSecrets(getenv func(string) string) error {
 	}
 	c.SessionSecret = []byte(values["SESSION_SECRET"])
 	c.JWTSecret = []byte(values["JWT_SECRET"])
+	c.EncryptionKey = []byte(values["ENCRYPTION_KEY"])
 	return nil
 }
 

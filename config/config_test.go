@@ -41,6 +41,7 @@ func TestLoadDefaults(t *testing.T) {
 		"DATABASE_URL":              cfg.DatabaseURL,
 		"DATA_DIR":                  cfg.DataDir,
 		"APP_ENV":                   cfg.AppEnv,
+		"JWT_ALG":                   cfg.JWTAlg,
 		"ACCESS_TOKEN_TTL":          cfg.AccessTokenTTL,
 		"SESSION_IDLE_TIMEOUT":      cfg.SessionIdleTimeout,
 		"SESSION_MAX_AGE":           cfg.SessionMaxAge,
@@ -65,6 +66,7 @@ func TestLoadDefaults(t *testing.T) {
 		"DATABASE_URL":              "sqlite://data/gatehouse.db",
 		"DATA_DIR":                  "data",
 		"APP_ENV":                   "development",
+		"JWT_ALG":                   "EdDSA",
 		"ACCESS_TOKEN_TTL":          30 * time.Minute,
 		"SESSION_IDLE_TIMEOUT":      30 * time.Minute,
 		"SESSION_MAX_AGE":           12 * time.Hour,
@@ -187,6 +189,10 @@ func TestLoadRejects(t *testing.T) {
 		{"production without a session secret", map[string]string{"APP_ENV": "production", "JWT_SECRET": secretB}, nil, "SESSION_SECRET"},
 		{"production without a JWT secret", map[string]string{"APP_ENV": "production", "SESSION_SECRET": secretA}, nil, "JWT_SECRET"},
 		{"production with a short JWT secret", map[string]string{"APP_ENV": "production", "SESSION_SECRET": secretA, "JWT_SECRET": "0123456789"}, nil, "JWT_SECRET"},
+		{"production without an encryption key", map[string]string{"APP_ENV": "production", "SESSION_SECRET": secretA, "JWT_SECRET": secretB}, nil, "ENCRYPTION_KEY"},
+		{"an encryption key of 31 bytes", map[string]string{"ENCRYPTION_KEY": strings.Repeat("e", 31)}, nil, "ENCRYPTION_KEY"},
+		{"an unknown JWT algorithm", map[string]string{"JWT_ALG": "ES256"}, nil, "JWT_ALG"},
+		{"JWT algorithm none", map[string]string{"JWT_ALG": "none"}, nil, "JWT_ALG"},
 		{"a bad --addr flag", nil, []string{"--addr", "nowhere"}, "ADDR"},
 		{"a bad --base-url flag", nil, []string{"--base-url=gate.example"}, "BASE_URL"},
 		{"a bad --database-url flag", nil, []string{"--database-url", "redis://h"}, "DATABASE_URL"},
@@ -251,7 +257,7 @@ func TestLoadFlags(t *testing.T) {
 func TestLoadProduction(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	cfg, err := load(t, map[string]string{"APP_ENV": "production", "DATA_DIR": dir, "SESSION_SECRET": secretA, "JWT_SECRET": secretB})
+	cfg, err := load(t, map[string]string{"APP_ENV": "production", "DATA_DIR": dir, "SESSION_SECRET": secretA, "JWT_SECRET": secretB, "ENCRYPTION_KEY": secretA + "e"})
 	if err != nil {
 		t.Fatalf("Load: got error %v, want none", err)
 	}
@@ -277,8 +283,8 @@ func TestLoadGeneratesSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatalf("first Load: got error %v, want none", err)
 	}
-	if len(first.SessionSecret) < 32 || len(first.JWTSecret) < 32 {
-		t.Fatalf("generated secrets: got %d and %d bytes, want at least 32 each", len(first.SessionSecret), len(first.JWTSecret))
+	if len(first.SessionSecret) < 32 || len(first.JWTSecret) < 32 || len(first.EncryptionKey) < 32 {
+		t.Fatalf("generated secrets: got %d, %d and %d bytes, want at least 32 each", len(first.SessionSecret), len(first.JWTSecret), len(first.EncryptionKey))
 	}
 	if string(first.SessionSecret) == string(first.JWTSecret) {
 		t.Errorf("generated secrets: got the same value twice, want two different secrets")
@@ -295,7 +301,8 @@ func TestLoadGeneratesSecrets(t *testing.T) {
 	if err != nil {
 		t.Fatalf("second Load: got error %v, want none", err)
 	}
-	if string(second.SessionSecret) != string(first.SessionSecret) || string(second.JWTSecret) != string(first.JWTSecret) {
+	if string(second.SessionSecret) != string(first.SessionSecret) || string(second.JWTSecret) != string(first.JWTSecret) ||
+		string(second.EncryptionKey) != string(first.EncryptionKey) {
 		t.Errorf("secrets after a restart: got new values, want the stored ones")
 	}
 

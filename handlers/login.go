@@ -71,7 +71,7 @@ func (h *handler) login(c echo.Context) error {
 		return err
 	}
 	if wantsJSON(c.Request()) {
-		token, err := h.auth.IssueToken(caller)
+		token, err := h.auth.IssueToken(c.Request().Context(), caller)
 		if err != nil {
 			return err
 		}

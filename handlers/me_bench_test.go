@@ -27,6 +27,7 @@ func BenchmarkMe(b *testing.B) {
 		"APP_ENV":           "test",
 		"SESSION_SECRET":    strings.Repeat("s", 32),
 		"JWT_SECRET":        strings.Repeat("j", 32),
+		"ENCRYPTION_KEY":    strings.Repeat("e", 32),
 		"ARGON2_MEMORY_KIB": "1024",
 		"ARGON2_TIME":       "1",
 	}
@@ -61,7 +62,7 @@ func BenchmarkMe(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tok, err := svc.IssueToken(caller)
+	tok, err := svc.IssueToken(context.Background(), caller)
 	if err != nil {
 		b.Fatal(err)
 	}

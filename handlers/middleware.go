@@ -91,11 +91,12 @@ func (h *handler) refuseCrossSite(next echo.HandlerFunc) echo.HandlerFunc {
 // credentials (a bad token, an ended session) are kept too and only
 // matter on routes that require a login; an ended session's cookie is
 // cleared. A database failure is answered at once (503): never taken for
-// a log-out. The health probes and static assets never look: /healthz must
-// answer while the database is down.
+// a log-out. The health probes, static assets and the public well-known
+// documents never look: /healthz must answer while the database is down.
 func (h *handler) loadCaller(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if p := c.Request().URL.Path; p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/static/") {
+		if p := c.Request().URL.Path; p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/static/") ||
+			p == jwksPath || p == metadataPath {
 			return next(c)
 		}
 		caller, err := h.auth.Authenticate(c.Request())

@@ -69,7 +69,7 @@ func (h *handler) oauthCallback(c echo.Context) error {
 		return err
 	}
 	if wantsJSON(c.Request()) {
-		token, err := h.auth.IssueToken(res.Login)
+		token, err := h.auth.IssueToken(c.Request().Context(), res.Login)
 		if err != nil {
 			return err
 		}

@@ -42,7 +42,7 @@ func (h *handler) changePassword(c echo.Context) error {
 	if wantsJSON(c.Request()) {
 		body := passwordChanged{Detail: "Password changed"}
 		if caller.Bearer {
-			tok, err := h.auth.IssueToken(renewed)
+			tok, err := h.auth.IssueToken(c.Request().Context(), renewed)
 			if err != nil {
 				return err
 			}

@@ -95,6 +95,9 @@ func (h *handler) routes(e *echo.Echo) {
 	e.GET("/healthz", h.healthz)
 	e.GET("/readyz", h.readyz)
 
+	e.GET(jwksPath, h.jwks)
+	e.GET(metadataPath, h.metadata)
+
 	e.GET("/docs", h.apiDocs)
 	e.GET("/openapi.json", h.apiDocs)
 }
@@ -105,7 +108,8 @@ func (h *handler) routes(e *echo.Echo) {
 func expectJSON(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		p := c.Request().URL.Path
-		if strings.HasPrefix(p, "/api/") || p == "/api" || p == "/healthz" || p == "/readyz" || p == "/openapi.json" {
+		if strings.HasPrefix(p, "/api/") || p == "/api" || p == "/healthz" || p == "/readyz" || p == "/openapi.json" ||
+			p == jwksPath || p == metadataPath {
 			c.Request().Header.Set("X-Expected-Format", "application/json")
 		}
 		return next(c)
@@ -122,8 +126,10 @@ func cacheAssets(next echo.HandlerFunc) echo.HandlerFunc {
 // secureHeaders sets the security headers on every answer (what Echo's
 // Secure middleware set, written into the header map directly with
 // canonical keys: every request pays for this). Everything but the
-// static assets is personal or changes with the session, so it is never
-// cached (contract §2 asks no-store for tokens and authenticated pages).
+// static assets and the two well-known documents (public keys and server
+// metadata, the same for everyone) is personal or changes with the
+// session, so it is never cached (contract §2 asks no-store for tokens
+// and authenticated pages).
 // HSTS goes out only under an https BASE_URL on an https request.
 func (h *handler) secureHeaders() echo.MiddlewareFunc {
 	fixed := http.Header{
@@ -133,6 +139,7 @@ func (h *handler) secureHeaders() echo.MiddlewareFunc {
 		"Content-Security-Policy": {"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
 	}
 	noStore := []string{"no-store"}
+	public := []string{wellKnownTTL}
 	hsts := []string(nil)
 	if h.cfg.SecureCookies() {
 		hsts = []string{"max-age=63072000; includeSubdomains"}
@@ -146,7 +153,10 @@ func (h *handler) secureHeaders() echo.MiddlewareFunc {
 			if hsts != nil && c.Scheme() == "https" {
 				header["Strict-Transport-Security"] = hsts
 			}
-			if !strings.HasPrefix(c.Request().URL.Path, "/static/") {
+			switch p := c.Request().URL.Path; {
+			case p == jwksPath || p == metadataPath:
+				header["Cache-Control"] = public
+			case !strings.HasPrefix(p, "/static/"):
 				header["Cache-Control"] = noStore
 			}
 			return next(c)

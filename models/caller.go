@@ -17,38 +17,51 @@ import (
 const callerColumns = `SELECT s.token_hash, s.public_id, s.user_id, s.scopes, s.ip, s.user_agent,
 	s.created_at, s.last_seen_at, s.expires_at,
 	u.id, u.email, u.full_name, u.password_hash, u.scopes, u.disabled, u.email_verified,
-	u.created_at, u.updated_at, u.linked_providers
-FROM sessions s JOIN users u ON u.id = s.user_id `
+	u.created_at, u.updated_at, u.linked_providers`
 
 const (
-	callerByTokenHash = callerColumns + `WHERE s.token_hash = ?`
-	callerByPublicID  = callerColumns + `WHERE s.public_id = ?`
+	callerByTokenHash = callerColumns + `
+FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?`
+	// callerByPublicID reads, with the session a token names, whether
+	// the key its kid names is live (exists and is not retired): the
+	// check that lets retiring a key end its tokens at once costs no
+	// query of its own. The kid is the first argument.
+	callerByPublicID = callerColumns + `,
+	k.kid IS NOT NULL AND k.retired_at IS NULL
+FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN signing_keys k ON k.kid = ?
+WHERE s.public_id = ?`
 )
 
 // SessionByTokenHash finds a session by the hash of its cookie token, with
 // its user, in one query; ErrNotFound if none.
 func (s *Store) SessionByTokenHash(ctx context.Context, hash string) (*Session, *User, error) {
-	return s.sessionWithUser(ctx, callerByTokenHash, hash)
+	sess, u, err := s.sessionWithUser(ctx, callerByTokenHash, []any{hash})
+	return sess, u, err
 }
 
 // SessionByPublicID finds a session by its public handle (a token's sid),
-// with its user, in one query; ErrNotFound if none.
-func (s *Store) SessionByPublicID(ctx context.Context, publicID string) (*Session, *User, error) {
-	return s.sessionWithUser(ctx, callerByPublicID, publicID)
+// with its user, in one query; ErrNotFound if none. keyLive reports, in
+// the same query, whether the signing key kid names exists and is not
+// retired (always false for an empty kid: HS256 tokens have none).
+func (s *Store) SessionByPublicID(ctx context.Context, publicID, kid string) (sess *Session, u *User, keyLive bool, err error) {
+	sess, u, err = s.sessionWithUser(ctx, callerByPublicID, []any{kid, publicID}, &keyLive)
+	return sess, u, keyLive, err
 }
 
-func (s *Store) sessionWithUser(ctx context.Context, query, key string) (*Session, *User, error) {
+// sessionWithUser runs one of the caller queries with args and scans its
+// row; extra receives the columns after the user's.
+func (s *Store) sessionWithUser(ctx context.Context, query string, args []any, extra ...any) (*Session, *User, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	var (
 		sess Session
 		u    User
 	)
-	err := s.queryRow(ctx, query, key,
-		&sess.TokenHash, &sess.PublicID, &sess.UserID, &sess.Scopes, &sess.IP, &sess.UserAgent,
+	dest := append([]any{&sess.TokenHash, &sess.PublicID, &sess.UserID, &sess.Scopes, &sess.IP, &sess.UserAgent,
 		&sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt,
 		&u.ID, &u.Email, &u.FullName, &u.PasswordHash, &u.Scopes, &u.Disabled, &u.EmailVerified,
-		&u.CreatedAt, &u.UpdatedAt, &u.LinkedProviders)
+		&u.CreatedAt, &u.UpdatedAt, &u.LinkedProviders}, extra...)
+	err := s.queryRow(ctx, query, args, dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, ErrNotFound
 	}
@@ -58,11 +71,11 @@ func (s *Store) sessionWithUser(ctx context.Context, query, key string) (*Sessio
 	return &sess, &u, nil
 }
 
-// queryRow runs one of the hot-path queries, prepared once, with one
-// argument, and scans its first row into dest; sql.ErrNoRows if none.
-func (s *Store) queryRow(ctx context.Context, query, arg string, dest ...any) error {
+// queryRow runs one of the hot-path queries, prepared once, with args,
+// and scans its first row into dest; sql.ErrNoRows if none.
+func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...any) error {
 	found := false
-	err := s.query(ctx, query, []any{arg}, func(scan func(...any) error) error {
+	err := s.query(ctx, query, args, func(scan func(...any) error) error {
 		if found {
 			return nil
 		}

@@ -31,7 +31,10 @@ func TestSessionWithUser(t *testing.T) {
 		sameTime := cmpopts.EquateApproxTime(time.Microsecond) // MySQL keeps microseconds; any zone
 		for name, lookup := range map[string]func() (*Session, *User, error){
 			"by token hash": func() (*Session, *User, error) { return s.SessionByTokenHash(ctx, want.TokenHash) },
-			"by public id":  func() (*Session, *User, error) { return s.SessionByPublicID(ctx, want.PublicID) },
+			"by public id": func() (*Session, *User, error) {
+				sess, u, _, err := s.SessionByPublicID(ctx, want.PublicID, "")
+				return sess, u, err
+			},
 		} {
 			sess, u, err := lookup()
 			if err != nil {
@@ -51,7 +54,7 @@ func TestSessionWithUser(t *testing.T) {
 		if err := s.DeleteSession(ctx, want.PublicID, 0); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.SessionByPublicID(ctx, want.PublicID); !errors.Is(err, ErrNotFound) {
+		if _, _, _, err := s.SessionByPublicID(ctx, want.PublicID, ""); !errors.Is(err, ErrNotFound) {
 			t.Errorf("after the session ended: got %v, want %v", err, ErrNotFound)
 		}
 		if _, _, err := s.SessionByTokenHash(ctx, want.TokenHash); !errors.Is(err, ErrNotFound) {
@@ -74,7 +77,7 @@ func TestSessionWithUserConcurrent(t *testing.T) {
 				errs[i] = s.TouchSession(ctx, sess.PublicID, base.Add(time.Duration(i)*time.Second))
 				return
 			}
-			_, u, err := s.SessionByPublicID(ctx, sess.PublicID)
+			_, u, _, err := s.SessionByPublicID(ctx, sess.PublicID, "")
 			if err == nil && u.Email != "ada@example.com" {
 				err = errors.New("wrong user: " + u.Email)
 			}
@@ -115,7 +118,7 @@ func BenchmarkSessionLookup(b *testing.B) {
 			b.Run("prepared once", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, _, err := s.SessionByPublicID(ctx, sess.PublicID); err != nil {
+					if _, _, _, err := s.SessionByPublicID(ctx, sess.PublicID, ""); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -123,7 +126,7 @@ func BenchmarkSessionLookup(b *testing.B) {
 			b.Run("through GORM", func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					rows, err := s.db.WithContext(ctx).Raw(callerByPublicID, sess.PublicID).Rows()
+					rows, err := s.db.WithContext(ctx).Raw(callerByPublicID, "", sess.PublicID).Rows()
 					if err != nil {
 						b.Fatal(err)
 					}

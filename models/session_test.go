@@ -140,7 +140,7 @@ func TestSessionRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		byID, _, err := s.SessionByPublicID(ctx, want.PublicID)
+		byID, _, _, err := s.SessionByPublicID(ctx, want.PublicID, "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -154,11 +154,11 @@ func TestSessionRoundTrip(t *testing.T) {
 		if err := s.TouchSession(ctx, want.PublicID, later); err != nil {
 			t.Fatal(err)
 		}
-		got, _, _ := s.SessionByPublicID(ctx, want.PublicID)
+		got, _, _, _ := s.SessionByPublicID(ctx, want.PublicID, "")
 		if !got.LastSeenAt.Equal(later) {
 			t.Errorf("last seen: got %v, want %v", got.LastSeenAt, later)
 		}
-		if _, _, err := s.SessionByPublicID(ctx, "nope"); err != ErrNotFound {
+		if _, _, _, err := s.SessionByPublicID(ctx, "nope", ""); err != ErrNotFound {
 			t.Errorf("unknown id: got %v, want %v", err, ErrNotFound)
 		}
 	})

@@ -83,6 +83,7 @@ func testConfig(t *testing.T, dbURL string) config.Config {
 		"APP_ENV":           "test",
 		"SESSION_SECRET":    strings.Repeat("s", 32),
 		"JWT_SECRET":        strings.Repeat("j", 32),
+		"ENCRYPTION_KEY":    strings.Repeat("e", 32),
 		"ARGON2_MEMORY_KIB": "1024",
 		"ARGON2_TIME":       "1",
 	}

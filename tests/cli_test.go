@@ -409,3 +409,92 @@ func TestCLIUserScopes(t *testing.T) {
 		}
 	})
 }
+
+// TestCLIKeys: `gatehouse keys list | rotate | retire KID` against a
+// running server, which is another instance: a rotation logs nobody out,
+// and retiring a key ends its tokens there by the next request.
+func TestCLIKeys(t *testing.T) {
+	eachDB(t, func(t *testing.T, db database) {
+		c := newCLI(t, db)
+		c.mustRun("ada password\n", "user", "add", "--email", "ada@example.com", "--name", "Ada", "--password-stdin")
+		srv := c.serve()
+		login := func() string {
+			resp, err := http.PostForm(srv.url+"/api/login", map[string][]string{"username": {"ada@example.com"}, "password": {"ada password"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var tok struct {
+				AccessToken string `json:"access_token"`
+			}
+			if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("login: %d %v", resp.StatusCode, err)
+			}
+			return tok.AccessToken
+		}
+		me := func(tok string) int {
+			req, _ := http.NewRequest(http.MethodGet, srv.url+"/api/me", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			return resp.StatusCode
+		}
+		row := regexp.MustCompile(`(?m)^(\S+)\s+(EdDSA|RS256)\s+(\S+)\s+(\w+)\s*$`)
+		list := func() [][]string {
+			out := c.mustRun("", "keys", "list")
+			if !strings.HasPrefix(out, "KID") {
+				t.Errorf("keys list has no header:\n%s", out)
+			}
+			return row.FindAllStringSubmatch(out, -1)
+		}
+
+		tok := login()
+		first := list()
+		if len(first) != 1 || first[0][2] != "EdDSA" || first[0][4] != "current" {
+			t.Fatalf("keys list on the first start: %q, want one current EdDSA key", first)
+		}
+		oldKid := first[0][1]
+		if _, err := time.Parse(time.RFC3339, first[0][3]); err != nil {
+			t.Errorf("created %q is not RFC 3339", first[0][3])
+		}
+
+		if out := c.mustRun("", "keys", "rotate"); !strings.Contains(out, "new signing key") {
+			t.Errorf("keys rotate said %q", out)
+		}
+		second := list()
+		if len(second) != 2 || second[0][4] != "current" || second[1][1] != oldKid || second[1][4] != "rotated" {
+			t.Fatalf("keys list after a rotation: %q, want a new current key and %s rotated", second, oldKid)
+		}
+		if got := me(tok); got != http.StatusOK {
+			t.Errorf("a token of the rotated key: %d, want 200 (rotation logs nobody out)", got)
+		}
+
+		if out := c.mustRun("", "keys", "retire", oldKid); !strings.Contains(out, "retired signing key "+oldKid) {
+			t.Errorf("keys retire said %q", out)
+		}
+		if got := me(tok); got != http.StatusUnauthorized {
+			t.Errorf("a token of the retired key on the running server: %d, want 401 at once", got)
+		}
+		if got := list(); len(got) != 2 || got[1][4] != "retired" {
+			t.Errorf("keys list after retiring: %q", got)
+		}
+
+		for _, f := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"keys", "retire", "no-such-kid"}, "no signing key with kid no-such-kid"},
+			{[]string{"keys", "retire"}, "keys retire takes one kid"},
+			{[]string{"keys", "spin"}, "unknown keys subcommand"},
+			{[]string{"keys"}, "keys needs a subcommand"},
+		} {
+			_, errOut, code := c.run("", f.args...)
+			if code != 1 || !strings.Contains(errOut, f.want) || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+				t.Errorf("%v: exit %d, stderr %q; want exit 1 and one line mentioning %q", f.args, code, errOut, f.want)
+			}
+		}
+	})
+}

@@ -83,7 +83,8 @@ func parseOpenAPI(data []byte) (*openapi3.T, error) {
 
 // inOpenAPI reports whether path is one the document describes.
 func inOpenAPI(path string) bool {
-	return strings.HasPrefix(path, "/api/") || path == "/api" || path == "/healthz" || path == "/readyz"
+	return strings.HasPrefix(path, "/api/") || path == "/api" || path == "/healthz" || path == "/readyz" ||
+		strings.HasPrefix(path, "/.well-known/")
 }
 
 // check compares one exchange with the document. An answer from a path or
