@@ -8,7 +8,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"gatehouse/config"
 	"gatehouse/models"
 )
 
@@ -30,11 +29,7 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 	case len(args) != want:
 		return fmt.Errorf("keys %s takes no arguments", sub)
 	}
-	cfg, err := config.Load(getenv, nil)
-	if err != nil {
-		return err
-	}
-	a, err := open(ctx, cfg, stderr)
+	a, err := openForCLI(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}

@@ -120,6 +120,16 @@ type app struct {
 	flushLog func() error // writes out the buffered log at once (see logWriter)
 }
 
+// openForCLI opens the application for a CLI command (user …, keys …):
+// settings from the environment alone, logs unbuffered to stderr.
+func openForCLI(ctx context.Context, getenv func(string) string, stderr io.Writer) (*app, error) {
+	cfg, err := config.Load(getenv, nil)
+	if err != nil {
+		return nil, err
+	}
+	return open(ctx, cfg, stderr)
+}
+
 func open(ctx context.Context, cfg config.Config, logOut io.Writer) (*app, error) {
 	log := slog.New(slog.NewTextHandler(logOut, nil))
 	store, err := models.Open(cfg.DatabaseURL, cfg.DBTimeout)

@@ -13,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"gatehouse/auth"
-	"gatehouse/config"
 	"gatehouse/models"
 )
 
@@ -42,11 +41,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		positional = append(positional, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-	cfg, err := config.Load(getenv, nil)
-	if err != nil {
-		return err
-	}
-	a, err := open(ctx, cfg, stderr)
+	a, err := openForCLI(ctx, getenv, stderr)
 	if err != nil {
 		return err
 	}
