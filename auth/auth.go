@@ -124,8 +124,9 @@ const EventRetention = 90 * 24 * time.Hour
 
 // Sweep deletes sessions that are no longer live (models.Session.Live),
 // logins through a provider that were begun and never finished,
-// security-log events older than EventRetention, and login failures that
-// have left the window; serve runs it now and then. It says how many
+// security-log events older than EventRetention, login failures that
+// have left the window, and refresh tokens that expired or whose session
+// ended; serve runs it now and then. It says how many
 // sessions it ended.
 func (s *Service) Sweep(ctx context.Context) (int64, error) {
 	now := s.now()
@@ -140,6 +141,9 @@ func (s *Service) Sweep(ctx context.Context) (int64, error) {
 		return n, err
 	}
 	if _, err := s.store.DeleteFailuresBefore(ctx, now.Add(-s.cfg.LoginFailureWindow)); err != nil {
+		return n, err
+	}
+	if _, err := s.store.DeleteDeadRefreshTokens(ctx, now); err != nil {
 		return n, err
 	}
 	return n, nil

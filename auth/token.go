@@ -16,12 +16,15 @@ import (
 	"gatehouse/models"
 )
 
-// TokenResponse is the RFC 6749 §5.1 token response.
+// TokenResponse is the RFC 6749 §5.1 token response. RefreshToken is
+// there when the response opens or continues a login (IssueToken,
+// Refresh).
 type TokenResponse struct {
-	AccessToken string `json:"access_token"`
-	TokenType   string `json:"token_type"`
-	ExpiresIn   int    `json:"expires_in"`
-	Scope       string `json:"scope"`
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	ExpiresIn    int    `json:"expires_in"`
+	Scope        string `json:"scope"`
+	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
 // claims are an access token's claims (contract §4).
@@ -221,9 +224,19 @@ func (v *verifiedTokens) put(key [sha256.Size]byte, cl *claims, now time.Time) {
 // entry, so a few MiB at most.
 const verifiedTokensMax = 4096
 
-// IssueToken signs an access token for a caller's session.
+// IssueToken signs an access token for a caller's session and gives it a
+// refresh token bound to the same session (contract §7).
 func (s *Service) IssueToken(ctx context.Context, c *Caller) (TokenResponse, error) {
-	return s.tokens.issue(ctx, c)
+	tok, err := s.tokens.issue(ctx, c)
+	if err != nil {
+		return TokenResponse{}, err
+	}
+	row, raw := s.newRefreshToken(c.Session)
+	if err := s.store.CreateRefreshToken(ctx, row); err != nil {
+		return TokenResponse{}, err
+	}
+	tok.RefreshToken = raw
+	return tok, nil
 }
 
 // authenticateToken turns a bearer token into a caller. The token is valid

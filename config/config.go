@@ -43,6 +43,9 @@ type Config struct {
 	AccessTokenTTL     time.Duration
 	SessionIdleTimeout time.Duration
 	SessionMaxAge      time.Duration
+	// RefreshTokenTTL is a refresh token's lifetime; it never outlives its
+	// session (SESSION_MAX_AGE caps it), so it defaults to that.
+	RefreshTokenTTL time.Duration
 
 	Argon2 Argon2
 
@@ -191,6 +194,7 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 		OAuthAllowedEmails:  lower(r.list("OAUTH_ALLOWED_EMAILS")),
 		OAuthAllowedDomains: lower(r.list("OAUTH_ALLOWED_DOMAINS")),
 	}
+	c.RefreshTokenTTL = r.duration("REFRESH_TOKEN_TTL", c.SessionMaxAge)
 	baseURL := r.str("BASE_URL", "http://127.0.0.1:8000")
 	for _, p := range r.list("TRUSTED_PROXIES") {
 		prefix, err := parsePrefix(p)

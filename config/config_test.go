@@ -45,6 +45,7 @@ func TestLoadDefaults(t *testing.T) {
 		"ACCESS_TOKEN_TTL":          cfg.AccessTokenTTL,
 		"SESSION_IDLE_TIMEOUT":      cfg.SessionIdleTimeout,
 		"SESSION_MAX_AGE":           cfg.SessionMaxAge,
+		"REFRESH_TOKEN_TTL":         cfg.RefreshTokenTTL,
 		"ARGON2":                    cfg.Argon2,
 		"TRUSTED_PROXIES":           len(cfg.TrustedProxies),
 		"ALLOW_REGISTRATION":        cfg.AllowRegistration,
@@ -70,6 +71,7 @@ func TestLoadDefaults(t *testing.T) {
 		"ACCESS_TOKEN_TTL":          30 * time.Minute,
 		"SESSION_IDLE_TIMEOUT":      30 * time.Minute,
 		"SESSION_MAX_AGE":           12 * time.Hour,
+		"REFRESH_TOKEN_TTL":         12 * time.Hour,
 		"ARGON2":                    Argon2{MemoryKiB: 19456, Time: 2, Threads: 1},
 		"TRUSTED_PROXIES":           0,
 		"ALLOW_REGISTRATION":        true,
@@ -159,6 +161,7 @@ func TestLoadRejects(t *testing.T) {
 		{"a token lifetime without a unit", map[string]string{"ACCESS_TOKEN_TTL": "30"}, nil, "ACCESS_TOKEN_TTL"},
 		{"a negative idle timeout", map[string]string{"SESSION_IDLE_TIMEOUT": "-5m"}, nil, "SESSION_IDLE_TIMEOUT"},
 		{"a zero maximum session age", map[string]string{"SESSION_MAX_AGE": "0s"}, nil, "SESSION_MAX_AGE"},
+		{"a refresh token lifetime that is not a duration", map[string]string{"REFRESH_TOKEN_TTL": "a day"}, nil, "REFRESH_TOKEN_TTL"},
 		{"a failure window that is not a duration", map[string]string{"LOGIN_FAILURE_WINDOW": "a while"}, nil, "LOGIN_FAILURE_WINDOW"},
 		{"an argon2 memory that is not a number", map[string]string{"ARGON2_MEMORY_KIB": "lots"}, nil, "ARGON2_MEMORY_KIB"},
 		{"an argon2 memory of zero", map[string]string{"ARGON2_MEMORY_KIB": "0"}, nil, "ARGON2_MEMORY_KIB"},
@@ -414,6 +417,30 @@ func TestSecureCookies(t *testing.T) {
 			}
 			if got := cfg.SecureCookies(); got != tc.want {
 				t.Errorf("SecureCookies: got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestRefreshTokenTTL(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name string
+		env  map[string]string
+		want time.Duration
+	}{
+		{"unset, it follows SESSION_MAX_AGE", map[string]string{"SESSION_MAX_AGE": "8h"}, 8 * time.Hour},
+		{"set, it is what it says", map[string]string{"SESSION_MAX_AGE": "8h", "REFRESH_TOKEN_TTL": "2h"}, 2 * time.Hour},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.env["SESSION_SECRET"], tc.env["JWT_SECRET"] = secretA, secretB
+			cfg, err := load(t, tc.env)
+			if err != nil {
+				t.Fatalf("Load: got error %v, want none", err)
+			}
+			if cfg.RefreshTokenTTL != tc.want {
+				t.Errorf("REFRESH_TOKEN_TTL: got %v, want %v", cfg.RefreshTokenTTL, tc.want)
 			}
 		})
 	}

@@ -47,6 +47,7 @@ func (h *handler) routes(e *echo.Echo) {
 	e.GET("/auth/login", h.loginPage)
 	e.POST("/auth/token", h.login, small)
 	api.POST("/login", h.login, small)
+	api.POST("/token", h.refreshToken, small) // JSON only: refresh tokens are for API clients
 	e.POST("/auth/logout", h.logout)
 	api.POST("/logout", h.logout)
 	e.GET("/auth/home", h.home, h.requireLogin)

@@ -20,6 +20,7 @@ const (
 	EventProviderLinked       = "provider_linked"        // Detail: the provider
 	EventProviderUnlinked     = "provider_unlinked"      // Detail: the provider
 	EventAdminChangedUser     = "admin_changed_user"     // Detail: what changed, and by whom
+	EventRefreshTokenReused   = "refresh_token_reused"   // a spent refresh token came back; its session was ended
 )
 
 // eventLabels word the event kinds for people (the security log's pages).
@@ -35,6 +36,7 @@ var eventLabels = map[string]string{
 	EventProviderLinked:       "Provider linked",
 	EventProviderUnlinked:     "Provider unlinked",
 	EventAdminChangedUser:     "Changed by an administrator",
+	EventRefreshTokenReused:   "Refresh token reused: session ended",
 }
 
 // EventLabel words an event kind for people; an unknown kind is shown as

@@ -161,7 +161,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Identity{}, &OAuthState{}, &SigningKey{}}
+var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Identity{}, &OAuthState{}, &SigningKey{}, &RefreshToken{}}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

@@ -1,0 +1,27 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"gatehouse/auth"
+)
+
+// refreshToken serves POST /api/token (RFC 6749 §6) to anyone holding a
+// refresh token: grant_type=refresh_token, refresh_token and an optional
+// narrower scope, as a form or JSON. It answers a new token response — a
+// new access token and a new refresh token — and the one presented is
+// spent. It is JSON only: refresh tokens are given to API clients, never
+// to a browser's pages, so it has no HTML twin.
+func (h *handler) refreshToken(c echo.Context) error {
+	var in auth.RefreshRequest
+	if err := bind(c, &in); err != nil {
+		return err
+	}
+	token, err := h.auth.Refresh(c.Request().Context(), in, clientOf(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, token)
+}
