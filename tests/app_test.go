@@ -369,6 +369,8 @@ type token struct {
 	TokenType   string `json:"token_type"`
 	ExpiresIn   int    `json:"expires_in"`
 	Scope       string `json:"scope"`
+	// RefreshToken is in the answers to a login and to a refresh (§7).
+	RefreshToken string `json:"refresh_token"`
 }
 
 // loginAPI logs in through /api/login and returns the token response.

@@ -98,6 +98,11 @@ func TestOAuthJSONLogin(t *testing.T) {
 		if me := c.me(); me.ID != got.User.ID {
 			t.Errorf("/api/me with the cookie = %+v, want user %d", me, got.User.ID)
 		}
+		// Its refresh token buys new tokens for the same session (§7).
+		next := app.client(t).refreshOK(got.RefreshToken)
+		if me := app.client(t).me(bearer(next.AccessToken)); me.ID != got.User.ID {
+			t.Errorf("/api/me with the refreshed token = %+v, want user %d", me, got.User.ID)
+		}
 	})
 }
 
