@@ -51,17 +51,22 @@ func (h *handler) loginPage(c echo.Context) error {
 // login serves POST /auth/token (the login form) and POST /api/login.
 // Both check the password and open a server-side session with its cookie;
 // a browser then gets a 303 home (or to a safe local next), an API client
-// an access token bound to that session.
+// an access token and a refresh token bound to that session. A JSON
+// client sending grant_type=refresh_token is served as POST /api/token
+// serves it: the server metadata names this route the token endpoint.
 func (h *handler) login(c echo.Context) error {
-	var in auth.Credentials // username, password, scope: form, multipart or JSON
+	var in loginRequest // username, password, scope: form, multipart or JSON
 	if err := bind(c, &in); err != nil {
 		return err
+	}
+	if grant, ok := in.refreshGrant(); ok && wantsJSON(c.Request()) {
+		return h.refresh(c, grant)
 	}
 	next := ""
 	if !wantsJSON(c.Request()) {
 		next = c.FormValue("next")
 	}
-	caller, err := h.auth.Login(c.Request().Context(), in, clientOf(c), callerOf(c))
+	caller, err := h.auth.Login(c.Request().Context(), in.Credentials, clientOf(c), callerOf(c))
 	if err != nil {
 		// 401, 403, 422, 429 or 503: the same status in both formats; a
 		// browser sees it on the login page with the email it typed.

@@ -19,9 +19,29 @@ func (h *handler) refreshToken(c echo.Context) error {
 	if err := bind(c, &in); err != nil {
 		return err
 	}
+	return h.refresh(c, in)
+}
+
+func (h *handler) refresh(c echo.Context, in auth.RefreshRequest) error {
 	token, err := h.auth.Refresh(c.Request().Context(), in, clientOf(c))
 	if err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, token)
+}
+
+// loginRequest is what POST /api/login reads: a password login, or — since
+// the server metadata (RFC 8414) names /api/login the token endpoint for
+// both grants it lists — a refresh-token grant, served as /api/token
+// serves it.
+type loginRequest struct {
+	auth.Credentials
+	RefreshToken string `json:"refresh_token" form:"refresh_token"`
+}
+
+// refreshGrant reports whether the request is a refresh-token grant, and
+// returns it.
+func (in *loginRequest) refreshGrant() (auth.RefreshRequest, bool) {
+	return auth.RefreshRequest{GrantType: in.GrantType, RefreshToken: in.RefreshToken, Scope: in.Scope},
+		in.GrantType == "refresh_token"
 }

@@ -440,3 +440,26 @@ func TestRefreshTokenJunkCostsNoQuery(t *testing.T) {
 	c.refreshDenied("not-a-token")
 	c.refresh(strings.Repeat("A", 43)).wantProblem(t, http.StatusServiceUnavailable, "unavailable")
 }
+
+// The server metadata names /api/login the token endpoint for both of its
+// grants, so an RFC 8414 client sends the refresh grant there: it is
+// served as /api/token serves it.
+func TestRefreshTokenAtTheLoginEndpoint(t *testing.T) {
+	eachDB(t, func(t *testing.T, db database) {
+		app := newApp(t, db)
+		app.createUser(t, "ada@example.com", goodPassword)
+		login := app.client(t).loginAPI("ada@example.com", goodPassword)
+		api := app.client(t)
+		var next token
+		resp := api.post("/api/login", formOf("grant_type", "refresh_token", "refresh_token", login.RefreshToken)).wantStatus(t, http.StatusOK)
+		resp.decode(t, &next)
+		if next.RefreshToken == "" || next.RefreshToken == login.RefreshToken || resp.Header.Get("Set-Cookie") != "" {
+			t.Fatalf("refresh at /api/login answered %+v (Set-Cookie %q), want new tokens and no cookie", next, resp.Header.Get("Set-Cookie"))
+		}
+		api.post("/api/login", map[string]string{"grant_type": "refresh_token", "refresh_token": next.RefreshToken}).wantStatus(t, http.StatusOK)
+		api.post("/api/login", formOf("grant_type", "refresh_token", "refresh_token", login.RefreshToken)).
+			wantProblem(t, http.StatusBadRequest, "invalid_grant")
+		// That was reuse: the session has ended.
+		api.get("/api/me", bearer(next.AccessToken)).wantProblem(t, http.StatusUnauthorized, "invalid_token")
+	})
+}
