@@ -359,7 +359,8 @@ func TestRefreshTokenExpiry(t *testing.T) {
 			app.createUser(t, "ada@example.com", goodPassword)
 			tok := app.client(t).loginAPI("ada@example.com", goodPassword)
 			c := app.client(t) // no cookie: only the tokens speak
-			for range 4 { // two hours, refreshing every 25 minutes: never idle
+			// Two hours, refreshing every 25 minutes: never idle.
+			for range 4 {
 				app.clock.Advance(25 * time.Minute)
 				tok = c.refreshOK(tok.RefreshToken)
 			}
