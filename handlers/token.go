@@ -22,6 +22,9 @@ func (h *handler) refreshToken(c echo.Context) error {
 	return h.refresh(c, in)
 }
 
+// refresh answers a refresh-token grant, read by refreshToken or login:
+// the new token response, or the error (400 invalid_grant or
+// unsupported_grant_type, 422 for a missing field).
 func (h *handler) refresh(c echo.Context, in auth.RefreshRequest) error {
 	token, err := h.auth.Refresh(c.Request().Context(), in, clientOf(c))
 	if err != nil {
