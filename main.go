@@ -107,10 +107,9 @@ const usage = `usage: gatehouse [serve] [--addr A] [--base-url U] [--database-ur
        gatehouse migrate
        gatehouse user add --email E --name N [--scopes "user:read user:write"] [--admin] --password-stdin
        gatehouse user list
-       gatehouse user disable E | enable E
+       gatehouse user disable E | enable E | reset-2fa E   (reset-2fa: two-factor off, sessions ended)
        gatehouse user passwd E --password-stdin
        gatehouse user scopes E "SCOPES"   (spaces or commas, e.g. "user:read,admin:write")
-       gatehouse user reset-2fa E   (turns two-factor authentication off and ends their sessions)
        gatehouse keys list | rotate | retire KID   (token signing keys: retire ends a key's tokens at once)`
 
 // app is the opened, migrated application.
