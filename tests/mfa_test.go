@@ -20,6 +20,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"gatehouse/config"
+	"gatehouse/internal/testenv"
 	"gatehouse/models"
 )
 
@@ -226,6 +227,17 @@ func TestMFALogin(t *testing.T) {
 			app.clock.Advance(90 * time.Second)
 			login("otp", totpCode(t, secret, app.clock.Now().Add(-60*time.Second))).wantProblem(t, http.StatusUnauthorized, "invalid_otp")
 			login("otp", totpCode(t, secret, app.clock.Now().Add(-30*time.Second))).wantStatus(t, http.StatusOK)
+		})
+		t.Run("clients racing with one code: exactly one wins", func(t *testing.T) {
+			app.clock.Advance(30 * time.Second)
+			code := totpCode(t, secret, app.clock.Now())
+			statuses := make([]int, 4)
+			testenv.FanOut(len(statuses), func(i int) {
+				statuses[i] = login("otp", code).StatusCode
+			})
+			if n := slices.Index(statuses, http.StatusOK); n < 0 || slices.Index(statuses[n+1:], http.StatusOK) >= 0 {
+				t.Errorf("statuses %v, want exactly one 200", statuses)
+			}
 		})
 		t.Run("a recovery code works once, typed loosely", func(t *testing.T) {
 			login("recovery_code", codes[1]).wantStatus(t, http.StatusOK)
