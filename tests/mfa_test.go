@@ -105,13 +105,13 @@ func TestMFASetup(t *testing.T) {
 
 		now := app.clock.Now()
 		for name, code := range map[string]string{
-			"a wrong code":                  wrongCode(totpCode(t, setup.Secret, now)),
-			"a code two steps old":          totpCode(t, setup.Secret, now.Add(-60*time.Second)),
-			"no code":                       "",
-			"letters":                       "abcdef",
-			"a code of another secret":      totpCode(t, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", now),
-			"a code with a digit too many":  totpCode(t, setup.Secret, now) + "1",
-			"a code with a digit too few":   totpCode(t, setup.Secret, now)[:5],
+			"a wrong code":                 wrongCode(totpCode(t, setup.Secret, now)),
+			"a code two steps old":         totpCode(t, setup.Secret, now.Add(-60*time.Second)),
+			"no code":                      "",
+			"letters":                      "abcdef",
+			"a code of another secret":     totpCode(t, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP", now),
+			"a code with a digit too many": totpCode(t, setup.Secret, now) + "1",
+			"a code with a digit too few":  totpCode(t, setup.Secret, now)[:5],
 		} {
 			p := c.post("/api/me/2fa/totp/enable", map[string]string{"code": code}).wantProblem(t, http.StatusUnprocessableEntity, "invalid_input")
 			if p.Fields["code"] == "" {
