@@ -42,7 +42,7 @@ type PendingLogin struct {
 	TokenHash     string    `gorm:"primaryKey;size:64"`
 	UserID        uint64    `gorm:"not null;index"`
 	Scopes        string    `gorm:"size:255;not null"`
-	Next          string    `gorm:"size:1024;not null"`
+	Next          string    `gorm:"size:2048;not null"` // as long as localPathOr allows
 	PasswordProof string    `gorm:"size:64;not null"`
 	Tries         int       `gorm:"not null;default:0"`
 	ExpiresAt     time.Time `gorm:"not null;index"`
