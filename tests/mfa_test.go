@@ -656,3 +656,81 @@ func TestChromiumTwoFactor(t *testing.T) {
 		t.Fatalf("after the code the browser is at %s, want /posts (next)", got)
 	}
 }
+
+// TestMFAProviderLogin: a provider login does not ask for the local
+// second factor, and it is how an account without a password
+// re-authenticates.
+func TestMFAProviderLogin(t *testing.T) {
+	eachDB(t, func(t *testing.T, db database) {
+		p := startOIDC(t)
+		app := newApp(t, db, withOIDCProvider("google", p))
+		c := app.client(t)
+		c.callback(c.arrive(p, "google", true, "test-user@127.0.0.1"), true).wantStatus(t, http.StatusOK)
+		c.enableMFA()
+
+		app.clock.Advance(6 * time.Minute)
+		c.post("/api/me/2fa/recovery-codes", nil).wantProblem(t, http.StatusUnauthorized, "reauth_required")
+		p2 := c.post("/api/me/reauth", map[string]string{"password": "anything"}).wantProblem(t, http.StatusUnprocessableEntity, "invalid_input")
+		if p2.Fields["password"] == "" {
+			t.Errorf("fields = %v, want why on password", p2.Fields)
+		}
+		doc := c.get("/auth/reauth?next=/admin/me/2fa", asHTML).wantStatus(t, http.StatusOK).doc(t)
+		if doc.Find("#no-password").Length() != 1 || doc.Find(`a[href="/auth/oauth/google/login?next=%2Fadmin%2Fme%2F2fa"]`).Length() != 1 {
+			t.Fatal("the re-authentication page of a password-less account offers no provider login")
+		}
+
+		// Logging in again through the provider: no code asked, and a
+		// recent authentication.
+		again := app.client(t)
+		again.callback(again.arrive(p, "google", true, "test-user@127.0.0.1"), true).wantStatus(t, http.StatusOK)
+		if !again.meMFA() {
+			t.Error("the account lost its two-factor authentication")
+		}
+		again.post("/api/me/2fa/recovery-codes", nil).wantStatus(t, http.StatusOK)
+	})
+}
+
+// TestMFAPages: the set-up page shows a server-made QR code and the
+// secret; a wrong code redraws the same set-up with the field's message,
+// 422; the right one shows the recovery codes once.
+func TestMFAPages(t *testing.T) {
+	eachDB(t, func(t *testing.T, db database) {
+		app := newApp(t, db)
+		app.createUser(t, "ada@example.com", goodPassword)
+		c := app.client(t)
+		c.loginForm("ada@example.com", goodPassword)
+
+		doc := c.get("/admin/me", asHTML).wantStatus(t, http.StatusOK).doc(t)
+		if href, _ := doc.Find("#two-factor-link").Attr("href"); href != "/admin/me/2fa" {
+			t.Fatalf("My info links to %q for two-factor authentication", href)
+		}
+		doc = c.post("/admin/me/2fa/totp/setup", formOf("next", "/admin/me/2fa"), asHTML).wantStatus(t, http.StatusOK).doc(t)
+		src, _ := doc.Find("img#qr").Attr("src")
+		if !strings.HasPrefix(src, "data:image/png;base64,") {
+			t.Fatalf("QR code src %.60q, want a PNG made by the server", src)
+		}
+		secret := doc.Find("#secret").Text()
+		page := c.post("/admin/me/2fa/totp/enable", formOf("code", "000000"), asHTML).wantStatus(t, http.StatusUnprocessableEntity)
+		doc = page.doc(t)
+		if got := doc.Find("#secret").Text(); got != secret {
+			t.Errorf("after a wrong code the page shows secret %q, want the same set-up %q", got, secret)
+		}
+		if fieldMessage(doc, "code") == "" {
+			t.Error("no message under the code field")
+		}
+		doc = c.post("/admin/me/2fa/totp/enable", formOf("code", totpCode(t, secret, app.clock.Now())), asHTML).wantStatus(t, http.StatusOK).doc(t)
+		if n := doc.Find("#recovery-codes code").Length(); n != 10 {
+			t.Fatalf("%d recovery codes shown, want 10", n)
+		}
+		if href, _ := doc.Find("#download-codes").Attr("href"); !strings.HasPrefix(href, "data:text/plain") {
+			t.Errorf("download link %q", href)
+		}
+		doc = c.get("/admin/me/2fa", asHTML).wantStatus(t, http.StatusOK).doc(t)
+		if doc.Find("#recovery-codes").Length() != 0 {
+			t.Error("the recovery codes are shown again")
+		}
+		if got := doc.Find("#codes-left").Text(); !strings.Contains(got, "10") {
+			t.Errorf("codes left: %q", got)
+		}
+	})
+}
