@@ -77,6 +77,13 @@ func (h *handler) login(c echo.Context) error {
 		// browser sees it on the login page with the email it typed.
 		return withPage(err, "login.html", data(h.newLoginPage(in.Username, next)))
 	}
+	return h.loggedIn(c, caller, next)
+}
+
+// loggedIn answers a login that opened caller's session (the password
+// form, or its second step): the session cookie, then a token for a
+// client that asks for JSON, or a 303 home (or to a safe local next).
+func (h *handler) loggedIn(c echo.Context, caller *auth.Caller, next string) error {
 	if err := h.auth.SaveCookie(c.Response(), c.Request(), caller); err != nil {
 		return err
 	}

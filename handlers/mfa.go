@@ -219,17 +219,7 @@ func (h *handler) secondStep(c echo.Context) error {
 	if err != nil {
 		return withPage(err, "mfa_login.html", data(secondStepPage{}))
 	}
-	if err := h.auth.SaveCookie(c.Response(), c.Request(), caller); err != nil {
-		return err
-	}
-	if wantsJSON(c.Request()) {
-		token, err := h.auth.IssueToken(c.Request().Context(), caller)
-		if err != nil {
-			return err
-		}
-		return c.JSON(http.StatusOK, token)
-	}
-	return c.Redirect(http.StatusSeeOther, localPathOr(next, "/auth/home"))
+	return h.loggedIn(c, caller, next)
 }
 
 // reauthPage is the data of reauth.html: the password (and code) form, or,

@@ -71,6 +71,18 @@ func (c *client) enableMFA() (secret string, codes []string) {
 	return setup.Secret, rc.RecoveryCodes
 }
 
+// newMFAApp starts an app with ada@example.com, logged in as owner with
+// two-factor authentication on: its secret and recovery codes.
+func newMFAApp(t *testing.T, db database) (app *app, owner *client, secret string, codes []string) {
+	t.Helper()
+	app = newApp(t, db)
+	app.createUser(t, "ada@example.com", goodPassword)
+	owner = app.client(t)
+	owner.loginAPI("ada@example.com", goodPassword)
+	secret, codes = owner.enableMFA()
+	return app, owner, secret, codes
+}
+
 // eventKinds lists the kinds in the client's security log, newest first.
 func (c *client) eventKinds() []string {
 	c.t.Helper()
@@ -180,11 +192,7 @@ func wrongCode(code string) string {
 
 func TestMFALogin(t *testing.T) {
 	eachDB(t, func(t *testing.T, db database) {
-		app := newApp(t, db)
-		app.createUser(t, "ada@example.com", goodPassword)
-		owner := app.client(t)
-		owner.loginAPI("ada@example.com", goodPassword)
-		secret, codes := owner.enableMFA()
+		app, owner, secret, codes := newMFAApp(t, db)
 		login := func(extra ...string) *response {
 			c := app.client(t)
 			return c.post("/api/login", formOf(append([]string{"username", "ada@example.com", "password", goodPassword}, extra...)...))
@@ -259,11 +267,7 @@ func TestMFALogin(t *testing.T) {
 // a code in between does not wipe the count.
 func TestMFACodesThrottled(t *testing.T) {
 	eachDB(t, func(t *testing.T, db database) {
-		app := newApp(t, db)
-		app.createUser(t, "ada@example.com", goodPassword)
-		owner := app.client(t)
-		owner.loginAPI("ada@example.com", goodPassword)
-		secret, _ := owner.enableMFA()
+		app, _, secret, _ := newMFAApp(t, db)
 		c := app.client(t)
 		right := totpCode(t, secret, app.clock.Now())
 		for i := range 5 {
@@ -289,11 +293,7 @@ func TestMFACodesThrottled(t *testing.T) {
 // 5 minutes and 5 tries, bound to a cookie of its own.
 func TestMFABrowserLogin(t *testing.T) {
 	eachDB(t, func(t *testing.T, db database) {
-		app := newApp(t, db)
-		app.createUser(t, "ada@example.com", goodPassword)
-		owner := app.client(t)
-		owner.loginAPI("ada@example.com", goodPassword)
-		secret, codes := owner.enableMFA()
+		app, _, secret, codes := newMFAApp(t, db)
 
 		startLogin := func(t *testing.T, c *client, next string) {
 			t.Helper()
