@@ -5,6 +5,7 @@
 //	gatehouse user add --email E --name N [--scopes "user:read user:write"] [--admin] --password-stdin
 //	gatehouse user list | disable E | enable E | passwd E --password-stdin
 //	gatehouse user scopes E "SCOPES"
+//	gatehouse user reset-2fa E
 //	gatehouse keys list | rotate | retire KID
 package main
 
@@ -106,7 +107,7 @@ const usage = `usage: gatehouse [serve] [--addr A] [--base-url U] [--database-ur
        gatehouse migrate
        gatehouse user add --email E --name N [--scopes "user:read user:write"] [--admin] --password-stdin
        gatehouse user list
-       gatehouse user disable E | enable E
+       gatehouse user disable E | enable E | reset-2fa E   (reset-2fa: two-factor off, sessions ended)
        gatehouse user passwd E --password-stdin
        gatehouse user scopes E "SCOPES"   (spaces or commas, e.g. "user:read,admin:write")
        gatehouse keys list | rotate | retire KID   (token signing keys: retire ends a key's tokens at once)`

@@ -19,7 +19,7 @@ import (
 // userCommand runs "gatehouse user …".
 func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("user needs a subcommand: add, list, disable, enable, passwd or scopes")
+		return errors.New("user needs a subcommand: add, list, disable, enable, passwd, scopes or reset-2fa")
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
@@ -124,8 +124,18 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 			shown = "none"
 		}
 		fmt.Fprintf(stdout, "scopes of %s: %s\n", printable(u.Email), printable(shown))
+	case "reset-2fa":
+		e, err := target()
+		if err != nil {
+			return err
+		}
+		ended, err := a.auth.ResetMFAByEmail(ctx, e)
+		if err != nil {
+			return describe(err)
+		}
+		fmt.Fprintf(stdout, "two-factor authentication of %s is off; %d sessions ended\n", printable(models.CanonicalEmail(e)), ended)
 	default:
-		return fmt.Errorf("unknown user subcommand %q (add, list, disable, enable, passwd, scopes)", sub)
+		return fmt.Errorf("unknown user subcommand %q (add, list, disable, enable, passwd, scopes, reset-2fa)", sub)
 	}
 	return nil
 }

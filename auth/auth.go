@@ -69,6 +69,7 @@ type Service struct {
 	tokens   *tokens
 
 	providers *providers // logins through Google, GitHub, OIDC: those switched on
+	mfa       *secondFactor
 }
 
 // New builds the service. now is the clock every expiry is judged by.
@@ -84,6 +85,9 @@ func New(store *models.Store, cfg config.Config, now func() time.Time, log *slog
 		return nil, err
 	}
 	s.providers = newProviders(cfg, now)
+	if s.mfa, err = newSecondFactor(cfg.EncryptionKey); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -144,6 +148,9 @@ func (s *Service) Sweep(ctx context.Context) (int64, error) {
 		return n, err
 	}
 	if _, err := s.store.DeleteDeadRefreshTokens(ctx, now); err != nil {
+		return n, err
+	}
+	if _, err := s.store.DeleteExpiredPendingLogins(ctx, now); err != nil {
 		return n, err
 	}
 	return n, nil

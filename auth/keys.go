@@ -3,13 +3,9 @@ package auth
 import (
 	"context"
 	"crypto"
-	"crypto/aes"
-	"crypto/cipher"
 	"crypto/ed25519"
-	"crypto/hkdf"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -32,11 +28,11 @@ import (
 // do not wait for a reload: the session query checks the kid's state on
 // every request (authenticateToken).
 type keyRing struct {
-	store *models.Store
-	alg   string
-	aead  cipher.AEAD // seals the private parts (ENCRYPTION_KEY)
-	ttl   time.Duration
-	now   func() time.Time
+	store  *models.Store
+	alg    string
+	sealer *sealer // seals the private parts (ENCRYPTION_KEY)
+	ttl    time.Duration
+	now    func() time.Time
 
 	reload sync.Mutex // one load at a time; guards lastMiss
 	mu     sync.RWMutex
@@ -67,45 +63,19 @@ const (
 var errNoKey = errors.New("no signing key with that kid")
 
 func newKeyRing(store *models.Store, cfg config.Config, now func() time.Time) (*keyRing, error) {
-	aead, err := sealer(cfg.EncryptionKey)
+	sl, err := newSealer(cfg.EncryptionKey, purposeSigningKeys)
 	if err != nil {
 		return nil, err
 	}
-	return &keyRing{store: store, alg: cfg.JWTAlg, aead: aead, ttl: cfg.AccessTokenTTL, now: now}, nil
+	return &keyRing{store: store, alg: cfg.JWTAlg, sealer: sl, ttl: cfg.AccessTokenTTL, now: now}, nil
 }
 
-// sealer derives the AES-256-GCM key that seals signing keys from
-// ENCRYPTION_KEY (HKDF-SHA256 with its own label, so the same setting can
-// seal other secrets under other keys).
-func sealer(encryptionKey []byte) (cipher.AEAD, error) {
-	if len(encryptionKey) == 0 {
-		return nil, errors.New("ENCRYPTION_KEY is not set")
-	}
-	k, err := hkdf.Key(sha256.New, encryptionKey, nil, "gatehouse signing keys", 32)
-	if err != nil {
-		return nil, err
-	}
-	block, err := aes.NewCipher(k)
-	if err != nil {
-		return nil, err
-	}
-	return cipher.NewGCM(block)
-}
-
-// seal encrypts a private key, bound to its kid and algorithm: a sealed
-// key copied to another row does not open.
-func (r *keyRing) seal(kid, alg string, plain []byte) []byte {
-	nonce := make([]byte, r.aead.NonceSize())
-	_, _ = rand.Read(nonce) // never fails on supported platforms
-	return r.aead.Seal(nonce, nonce, plain, []byte(kid+"\x00"+alg))
-}
+// sealContext binds a sealed private key to its kid and algorithm: a
+// sealed key copied to another row does not open.
+func sealContext(kid, alg string) string { return kid + "\x00" + alg }
 
 func (r *keyRing) open(k *models.SigningKey) ([]byte, error) {
-	n := r.aead.NonceSize()
-	if len(k.PrivateKey) < n {
-		return nil, fmt.Errorf("signing key %s: sealed private key too short", k.KID)
-	}
-	plain, err := r.aead.Open(nil, k.PrivateKey[:n], k.PrivateKey[n:], []byte(k.KID+"\x00"+k.Alg))
+	plain, err := r.sealer.open(k.PrivateKey, sealContext(k.KID, k.Alg))
 	if err != nil {
 		return nil, fmt.Errorf("ENCRYPTION_KEY does not open signing key %s (was it changed?)", k.KID)
 	}
@@ -148,7 +118,7 @@ func (r *keyRing) create(ctx context.Context) (string, error) {
 		created = all[0].CreatedAt.UTC().Truncate(time.Millisecond).Add(time.Millisecond)
 	}
 	kid := randomID(16)
-	k := &models.SigningKey{KID: kid, Alg: r.alg, PublicKey: pub, PrivateKey: r.seal(kid, r.alg, plain), CreatedAt: created}
+	k := &models.SigningKey{KID: kid, Alg: r.alg, PublicKey: pub, PrivateKey: r.sealer.seal(plain, sealContext(kid, r.alg)), CreatedAt: created}
 	if err := r.store.CreateSigningKey(ctx, k); err != nil {
 		return "", err
 	}

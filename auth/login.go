@@ -15,13 +15,21 @@ type Credentials struct {
 	Password  string `json:"password" form:"password"`
 	Scope     string `json:"scope" form:"scope"`
 	GrantType string `json:"grant_type" form:"grant_type"`
+	// The second factor, for an account with two-factor authentication
+	// (contract §7): a code from the authenticator app or a recovery code.
+	OTP          string `json:"otp" form:"otp"`
+	RecoveryCode string `json:"recovery_code" form:"recovery_code"`
 }
 
 // Login checks a password and opens a new session (a new id: never the one
 // the browser brought). replacing, when it is the browser's cookie
 // session, is ended. Throttling comes first, so a throttled client gets
 // 429 even with the right password; the password comes before the
-// disabled check, so a wrong password gets the same 401 as anyone.
+// disabled check, so a wrong password gets the same 401 as anyone. An
+// account with two-factor authentication then needs its code: none is
+// *MFARequired (ErrMFARequired, which a browser turns into a pending
+// login), a wrong one ErrInvalidOTP, which stays counted as a failed
+// login by the throttle.
 func (s *Service) Login(ctx context.Context, in Credentials, client Client, replacing *Caller) (*Caller, error) {
 	fields := map[string]string{}
 	if in.Username == "" {
@@ -84,13 +92,32 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 	if stale {
 		s.rehash(ctx, u, in.Password)
 	}
+	scopes := Grant(SplitScopes(in.Scope), u.ScopeList())
+	how := "password"
+	if u.MFAEnabled {
+		factor, err := s.checkSecondFactor(ctx, u, in.OTP, in.RecoveryCode, client)
+		switch {
+		case errors.Is(err, ErrMFARequired):
+			// The right password without a code is no guess, but it does not
+			// clear the failures either: wrong codes stay counted.
+			if ferr := try.forget(ctx); ferr != nil {
+				return nil, ferr
+			}
+			return nil, &MFARequired{user: u, scopes: scopes}
+		case errors.Is(err, ErrInvalidOTP):
+			return nil, err // counted as a failed login
+		case err != nil:
+			return nil, errors.Join(err, try.forget(ctx))
+		}
+		how = "password and " + factor
+	}
 	if err := try.succeed(ctx); err != nil {
 		return nil, err
 	}
-	c, err := s.startSession(ctx, u, Grant(SplitScopes(in.Scope), u.ScopeList()), client, replacing)
+	c, err := s.startSession(ctx, u, scopes, client, replacing)
 	if err != nil {
 		return nil, err
 	}
-	s.Record(ctx, u.ID, models.EventLoginSucceeded, client, "password")
+	s.Record(ctx, u.ID, models.EventLoginSucceeded, client, how)
 	return c, nil
 }

@@ -75,6 +75,11 @@ type OAuthResult struct {
 // connects the provider to link's user instead of logging in. next must
 // already be a safe local path.
 func (s *Service) StartOAuth(w http.ResponseWriter, r *http.Request, name, next string, link *Caller) (string, error) {
+	if link != nil {
+		if err := s.RequireRecentAuth(link); err != nil { // contract §7: linking is sensitive
+			return "", err
+		}
+	}
 	p, err := s.providers.get(name)
 	if err != nil {
 		return "", err

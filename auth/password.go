@@ -241,6 +241,7 @@ func (s *Service) ChangePassword(ctx context.Context, c *Caller, in PasswordChan
 	// The same login goes on under a new id: its start and absolute limit
 	// do not move.
 	row, token := s.newSession(old.UserID, old.Scopes, client, s.now(), old.CreatedAt, old.ExpiresAt)
+	row.AuthTime = old.AuthTime // the same login: the password change is no re-authentication
 	hash, ended, err := s.setPassword(ctx, c.User.ID, in.NewPassword, &models.Renewal{Current: old.TokenHash, Replacement: row})
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, 0, ErrSessionEnded // revoked while we were hashing

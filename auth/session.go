@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"net/http"
 	"strings"
@@ -250,6 +251,7 @@ func (s *Service) newSession(userID uint64, scopes string, client Client, now, c
 		CreatedAt:  created,
 		LastSeenAt: now,
 		ExpiresAt:  expires,
+		AuthTime:   sql.NullTime{Time: now, Valid: true}, // a login proves who the user is
 	}, token
 }
 

@@ -46,6 +46,9 @@ type Config struct {
 	// RefreshTokenTTL is a refresh token's lifetime; it never outlives its
 	// session (SESSION_MAX_AGE caps it), so it defaults to that.
 	RefreshTokenTTL time.Duration
+	// ReauthWindow is how recent an authentication a sensitive action
+	// needs (REAUTH_WINDOW, contract §7).
+	ReauthWindow time.Duration
 
 	Argon2 Argon2
 
@@ -161,6 +164,7 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 		AccessTokenTTL:     r.duration("ACCESS_TOKEN_TTL", 30*time.Minute),
 		SessionIdleTimeout: r.duration("SESSION_IDLE_TIMEOUT", 30*time.Minute),
 		SessionMaxAge:      r.duration("SESSION_MAX_AGE", 12*time.Hour),
+		ReauthWindow:       r.duration("REAUTH_WINDOW", 5*time.Minute),
 
 		Argon2: Argon2{
 			MemoryKiB: uint32(r.integer("ARGON2_MEMORY_KIB", 19456, 8, 4<<20)),
@@ -250,7 +254,7 @@ func (c *Config) validate(baseURL string) error {
 	}
 	for name, d := range map[string]time.Duration{"ACCESS_TOKEN_TTL": c.AccessTokenTTL,
 		"SESSION_IDLE_TIMEOUT": c.SessionIdleTimeout, "SESSION_MAX_AGE": c.SessionMaxAge,
-		"LOGIN_FAILURE_WINDOW": c.LoginFailureWindow, "DB_TIMEOUT": c.DBTimeout} {
+		"LOGIN_FAILURE_WINDOW": c.LoginFailureWindow, "DB_TIMEOUT": c.DBTimeout, "REAUTH_WINDOW": c.ReauthWindow} {
 		if d <= 0 {
 			return fmt.Errorf("%s must be a positive duration such as 30m", name)
 		}

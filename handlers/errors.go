@@ -163,6 +163,16 @@ func (h *handler) errorPage(c echo.Context, p problem) error {
 		}
 		return c.Redirect(http.StatusSeeOther, "/auth/login?"+q.Encode())
 	}
+	if errors.Is(p.cause, auth.ErrReauthRequired) {
+		// A sensitive action asks the user to confirm who they are, then
+		// goes back: to the page asked for, or, after a form, to the page
+		// the form names (its hidden next).
+		next := req.URL.RequestURI()
+		if req.Method != http.MethodGet {
+			next = localPathOr(c.FormValue("next"), "/admin/me")
+		}
+		return c.Redirect(http.StatusSeeOther, "/auth/reauth?"+url.Values{"next": {next}}.Encode())
+	}
 	var pe *pageError
 	if errors.As(p.cause, &pe) {
 		data, err := pe.build()

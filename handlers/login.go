@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -67,11 +68,27 @@ func (h *handler) login(c echo.Context) error {
 		next = c.FormValue("next")
 	}
 	caller, err := h.auth.Login(c.Request().Context(), in.Credentials, clientOf(c), callerOf(c))
+	var need *auth.MFARequired
+	if errors.As(err, &need) && !wantsJSON(c.Request()) {
+		// The password was right: a browser asks for the code on a page
+		// of its own (/auth/2fa); JSON clients send the login again.
+		if err := h.auth.PendLogin(c.Request().Context(), c.Response(), need, localPathOr(next, "")); err != nil {
+			return err
+		}
+		return c.Redirect(http.StatusSeeOther, "/auth/2fa")
+	}
 	if err != nil {
 		// 401, 403, 422, 429 or 503: the same status in both formats; a
 		// browser sees it on the login page with the email it typed.
 		return withPage(err, "login.html", data(h.newLoginPage(in.Username, next)))
 	}
+	return h.loggedIn(c, caller, next)
+}
+
+// loggedIn answers a login that opened caller's session (the password
+// form, or its second step): the session cookie, then a token for a
+// client that asks for JSON, or a 303 home (or to a safe local next).
+func (h *handler) loggedIn(c echo.Context, caller *auth.Caller, next string) error {
 	if err := h.auth.SaveCookie(c.Response(), c.Request(), caller); err != nil {
 		return err
 	}

@@ -55,6 +55,9 @@ var flashes = map[string]string{
 
 	"provider_linked":   "The provider is now connected: you can log in with it.",
 	"provider_unlinked": "The provider has been disconnected.",
+
+	"mfa_disabled":   "Two-factor authentication is off.",
+	"user_mfa_reset": "Their two-factor authentication is off and their sessions have been ended.",
 }
 
 func flashOf(c echo.Context) string {

@@ -17,17 +17,20 @@ import (
 // handler passes it (nil for pages without data). A page missing here
 // fails TestRenderPages: every view is declared (miniflux's check).
 var pageData = map[string]any{
-	"login.html":    loginPage{},
-	"home.html":     nil,
-	"me.html":       mePage{},
-	"error.html":    nil,
-	"register.html": registerPage{},
-	"sessions.html": sessionsPage{},
-	"events.html":   eventList{},
-	"posts.html":    postsPage{},
-	"users.html":    usersPage{},
-	"user.html":     userPage{},
-	"docs.html":     nil,
+	"login.html":     loginPage{},
+	"home.html":      nil,
+	"me.html":        mePage{},
+	"error.html":     nil,
+	"register.html":  registerPage{},
+	"sessions.html":  sessionsPage{},
+	"events.html":    eventList{},
+	"posts.html":     postsPage{},
+	"users.html":     usersPage{},
+	"user.html":      userPage{},
+	"docs.html":      nil,
+	"mfa.html":       mfaPage{},
+	"mfa_login.html": secondStepPage{},
+	"reauth.html":    reauthPage{},
 }
 
 // TestRenderPages renders every page through the app's renderer with its
@@ -41,7 +44,7 @@ func TestRenderPages(t *testing.T) {
 		t.Fatalf("templates: %v", err)
 	}
 	r := &renderer{pages: set}
-	public := map[string]bool{"login.html": true, "error.html": true, "register.html": true, "docs.html": true}
+	public := map[string]bool{"login.html": true, "error.html": true, "register.html": true, "docs.html": true, "mfa_login.html": true}
 	for _, page := range set.Pages() {
 		data, ok := pageData[page]
 		if !ok {

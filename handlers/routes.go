@@ -51,6 +51,11 @@ func (h *handler) routes(e *echo.Echo) {
 	e.POST("/auth/logout", h.logout)
 	api.POST("/logout", h.logout)
 	e.GET("/auth/home", h.home, h.requireLogin)
+	e.GET("/auth/2fa", h.secondStepPage)
+	e.POST("/auth/2fa", h.secondStep, small)
+	e.GET("/auth/reauth", h.showReauth, h.requireLogin)
+	e.POST("/auth/reauth", h.reauth, small, h.requireLogin)
+	api.POST("/me/reauth", h.reauth, small, h.requireLogin)
 
 	e.GET("/admin/me", h.me, read)
 	api.GET("/me", h.me, read)
@@ -70,6 +75,17 @@ func (h *handler) routes(e *echo.Echo) {
 	e.POST("/admin/me/password", h.changePassword, write)
 	api.POST("/me/password", h.changePassword, write)
 
+	e.GET("/admin/me/2fa", h.showMFA, read)
+	api.GET("/me/2fa", h.showMFA, read)
+	e.POST("/admin/me/2fa/totp/setup", h.setupTOTP, small, write)
+	api.POST("/me/2fa/totp/setup", h.setupTOTP, small, write)
+	e.POST("/admin/me/2fa/totp/enable", h.enableTOTP, small, write)
+	api.POST("/me/2fa/totp/enable", h.enableTOTP, small, write)
+	e.POST("/admin/me/2fa/recovery-codes", h.regenerateRecoveryCodes, small, write)
+	api.POST("/me/2fa/recovery-codes", h.regenerateRecoveryCodes, small, write)
+	e.POST("/admin/me/2fa/disable", h.disableMFA, small, write)
+	api.POST("/me/2fa/disable", h.disableMFA, small, write)
+
 	e.GET("/posts", h.listPosts, read)
 	api.GET("/posts", h.listPosts, read)
 	e.POST("/posts", h.createPost, write)
@@ -83,6 +99,8 @@ func (h *handler) routes(e *echo.Echo) {
 	api.PATCH("/users/:id", h.updateUser, adminWrite)
 	e.POST("/admin/users/:id/revoke-sessions", h.revokeUserSessions, adminWrite)
 	api.POST("/users/:id/revoke-sessions", h.revokeUserSessions, adminWrite)
+	e.POST("/admin/users/:id/2fa/reset", h.resetUserMFA, adminWrite)
+	api.POST("/users/:id/2fa/reset", h.resetUserMFA, adminWrite)
 
 	e.GET("/auth/oauth/:provider/login", h.oauthLogin)
 	api.GET("/oauth/:provider/login", h.oauthLogin)

@@ -15,9 +15,9 @@ import (
 // it runs on every authenticated request: GORM's statement building and,
 // on SQLite, a fresh compile per query cost more than the query itself.
 const callerColumns = `SELECT s.token_hash, s.public_id, s.user_id, s.scopes, s.ip, s.user_agent,
-	s.created_at, s.last_seen_at, s.expires_at,
+	s.created_at, s.last_seen_at, s.expires_at, s.auth_time,
 	u.id, u.email, u.full_name, u.password_hash, u.scopes, u.disabled, u.email_verified,
-	u.created_at, u.updated_at, u.linked_providers`
+	u.created_at, u.updated_at, u.linked_providers, u.mfa_enabled`
 
 const (
 	callerByTokenHash = callerColumns + `
@@ -58,9 +58,9 @@ func (s *Store) sessionWithUser(ctx context.Context, query string, args []any, e
 		u    User
 	)
 	dest := append([]any{&sess.TokenHash, &sess.PublicID, &sess.UserID, &sess.Scopes, &sess.IP, &sess.UserAgent,
-		&sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt,
+		&sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt, &sess.AuthTime,
 		&u.ID, &u.Email, &u.FullName, &u.PasswordHash, &u.Scopes, &u.Disabled, &u.EmailVerified,
-		&u.CreatedAt, &u.UpdatedAt, &u.LinkedProviders}, extra...)
+		&u.CreatedAt, &u.UpdatedAt, &u.LinkedProviders, &u.MFAEnabled}, extra...)
 	err := s.queryRow(ctx, query, args, dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, ErrNotFound

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"testing"
 	"time"
@@ -24,6 +25,18 @@ func TestSessionWithUser(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := addSession(t, s, ada.ID, "ada-1")
+		// The columns of contract §7 come in the same query: auth_time and mfa_enabled.
+		authTime := time.Now().UTC().Truncate(time.Millisecond)
+		if err := s.SetAuthTime(ctx, want.PublicID, authTime); err != nil {
+			t.Fatal(err)
+		}
+		want.AuthTime = sql.NullTime{Time: authTime, Valid: true}
+		if err := s.SetPendingTOTP(ctx, ada.ID, []byte("sealed")); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.EnableTOTP(ctx, ada.ID, []byte("sealed"), 1, nil); err != nil {
+			t.Fatal(err)
+		}
 		wantUser, err := s.UserByID(ctx, ada.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -45,6 +58,9 @@ func TestSessionWithUser(t *testing.T) {
 			}
 			if diff := cmp.Diff(wantUser, u, sameTime); diff != "" {
 				t.Errorf("%s: user (-want +got):\n%s", name, diff)
+			}
+			if !u.MFAEnabled || !sess.AuthTime.Valid {
+				t.Errorf("%s: mfa_enabled %t, auth_time %v: want both read", name, u.MFAEnabled, sess.AuthTime)
 			}
 			if got := u.View().Providers; !cmp.Equal(got, []string{"password", "github"}) {
 				t.Errorf("%s: providers: got %v, want [password github]", name, got)

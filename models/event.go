@@ -21,6 +21,13 @@ const (
 	EventProviderUnlinked     = "provider_unlinked"      // Detail: the provider
 	EventAdminChangedUser     = "admin_changed_user"     // Detail: what changed, and by whom
 	EventRefreshTokenReused   = "refresh_token_reused"   // a spent refresh token came back; its session was ended
+
+	// Two-factor authentication (contract §7).
+	EventMFAEnabled               = "mfa_enabled"                // Detail: which factor
+	EventMFADisabled              = "mfa_disabled"               // Detail: by whom when not the user (a reset)
+	EventMFAFailed                = "mfa_failed"                 // Detail: what was wrong
+	EventRecoveryCodeUsed         = "recovery_code_used"         //
+	EventRecoveryCodesRegenerated = "recovery_codes_regenerated" //
 )
 
 // eventLabels word the event kinds for people (the security log's pages).
@@ -37,6 +44,12 @@ var eventLabels = map[string]string{
 	EventProviderUnlinked:     "Provider unlinked",
 	EventAdminChangedUser:     "Changed by an administrator",
 	EventRefreshTokenReused:   "Refresh token reused: session ended",
+
+	EventMFAEnabled:               "Two-factor authentication turned on",
+	EventMFADisabled:              "Two-factor authentication turned off",
+	EventMFAFailed:                "Wrong two-factor code",
+	EventRecoveryCodeUsed:         "Recovery code used",
+	EventRecoveryCodesRegenerated: "New recovery codes",
 }
 
 // EventLabel words an event kind for people; an unknown kind is shown as

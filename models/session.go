@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"time"
 
 	"gorm.io/gorm"
@@ -21,6 +22,10 @@ type Session struct {
 	CreatedAt  time.Time `gorm:"not null"`
 	LastSeenAt time.Time `gorm:"not null;index"`
 	ExpiresAt  time.Time `gorm:"not null;index"` // the absolute limit (SESSION_MAX_AGE)
+	// AuthTime is when the user last proved who they are on this session:
+	// the login, or a re-authentication (contract §7). NULL on rows made
+	// before it existed, which then count as not recent.
+	AuthTime sql.NullTime
 }
 
 // EndsAt is when the session stops being usable unless it is used again:
@@ -105,6 +110,18 @@ func (s *Store) TouchSession(ctx context.Context, publicID string, at time.Time)
 	defer cancel()
 	err := s.db.WithContext(ctx).Model(&Session{}).Where("public_id = ?", publicID).Update("last_seen_at", at).Error
 	return failed("touch session", err)
+}
+
+// SetAuthTime records a re-authentication on a session; ErrNotFound if
+// the session is gone.
+func (s *Store) SetAuthTime(ctx context.Context, publicID string, at time.Time) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	res := s.db.WithContext(ctx).Model(&Session{}).Where("public_id = ?", publicID).Update("auth_time", at)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return failed("record re-authentication", res.Error)
 }
 
 // DeleteSession ends one session by its public handle. When userID is not

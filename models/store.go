@@ -161,7 +161,8 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Identity{}, &OAuthState{}, &SigningKey{}, &RefreshToken{}}
+var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Identity{}, &OAuthState{}, &SigningKey{}, &RefreshToken{},
+	&TOTP{}, &RecoveryCode{}, &PendingLogin{}}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
@@ -196,12 +197,16 @@ func (s *Store) Close() error {
 func (s *Store) Dialect() string { return s.dialect }
 
 // failed translates a storage error at the package boundary: a missing row
-// is ErrNotFound, a cancelled request stays what it is, and anything else
-// means the database failed us (503, with the cause kept for the log).
+// is ErrNotFound, a domain Error returned from inside a transaction and a
+// cancelled request stay what they are, and anything else means the
+// database failed us (503, with the cause kept for the log).
 func failed(op string, err error) error {
+	var domain *Error
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &domain):
+		return err
 	case errors.Is(err, gorm.ErrRecordNotFound):
 		return ErrNotFound
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

@@ -33,6 +33,12 @@ type User struct {
 	// it in step with the identities table (relinkProviders), and View
 	// shows it.
 	LinkedProviders string `gorm:"size:255;not null;default:''"`
+
+	// MFAEnabled says a login needs a second factor (contract §7). The
+	// two-factor writes (models/mfa.go) keep it in step with the TOTP
+	// row, and the per-request read carries it, so the user object costs
+	// no query of its own.
+	MFAEnabled bool `gorm:"column:mfa_enabled;not null;default:false"`
 }
 
 // ScopeList returns the user's scopes as a list.
@@ -48,6 +54,7 @@ type UserView struct {
 	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`
 	Providers []string  `json:"providers"`
+	MFA       bool      `json:"mfa"`
 }
 
 // View returns the user as the contract shows it.
@@ -62,7 +69,7 @@ func (u *User) View() UserView {
 		scopes = []string{}
 	}
 	return UserView{ID: u.ID, Email: u.Email, FullName: u.FullName, Scopes: scopes,
-		Disabled: u.Disabled, CreatedAt: u.CreatedAt.UTC(), Providers: providers}
+		Disabled: u.Disabled, CreatedAt: u.CreatedAt.UTC(), Providers: providers, MFA: u.MFAEnabled}
 }
 
 // CanonicalEmail is the form in which emails are stored and compared:

@@ -6,6 +6,7 @@ package templates
 
 import (
 	"embed"
+	"encoding/base64"
 	"fmt"
 	"html/template"
 	"io"
@@ -32,6 +33,12 @@ var funcs = template.FuncMap{
 	},
 	"join":    strings.Join,
 	"browser": browserName,
+	// recoveryFile is recovery codes as a text file to download (a data:
+	// URL of text we wrote: no script, nothing fetched).
+	"recoveryFile": func(codes []string) template.URL {
+		text := "Gatehouse recovery codes. Each one logs you in once.\n\n" + strings.Join(codes, "\n") + "\n"
+		return template.URL("data:text/plain;charset=utf-8;base64," + base64.StdEncoding.EncodeToString([]byte(text)))
+	},
 }
 
 // Parse parses every page with the layout and the partials.
