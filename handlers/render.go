@@ -55,6 +55,11 @@ var flashes = map[string]string{
 
 	"provider_linked":   "The provider is now connected: you can log in with it.",
 	"provider_unlinked": "The provider has been disconnected.",
+
+	"email_verified":    "Your email address is verified.",
+	"email_changed":     "Your email address has been changed.",
+	"verification_sent": "We have sent you a new verification link.",
+	"email_change_sent": "We have sent a confirmation link to the new address.",
 }
 
 func flashOf(c echo.Context) string {

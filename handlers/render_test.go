@@ -28,6 +28,9 @@ var pageData = map[string]any{
 	"users.html":    usersPage{},
 	"user.html":     userPage{},
 	"docs.html":     nil,
+	"forgot.html":   forgotPage{},
+	"reset.html":    linkPage{},
+	"verify.html":   linkPage{},
 }
 
 // TestRenderPages renders every page through the app's renderer with its
@@ -41,7 +44,8 @@ func TestRenderPages(t *testing.T) {
 		t.Fatalf("templates: %v", err)
 	}
 	r := &renderer{pages: set}
-	public := map[string]bool{"login.html": true, "error.html": true, "register.html": true, "docs.html": true}
+	public := map[string]bool{"login.html": true, "error.html": true, "register.html": true, "docs.html": true,
+		"forgot.html": true, "reset.html": true, "verify.html": true}
 	for _, page := range set.Pages() {
 		data, ok := pageData[page]
 		if !ok {

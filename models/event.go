@@ -20,6 +20,13 @@ const (
 	EventProviderLinked       = "provider_linked"        // Detail: the provider
 	EventProviderUnlinked     = "provider_unlinked"      // Detail: the provider
 	EventAdminChangedUser     = "admin_changed_user"     // Detail: what changed, and by whom
+
+	// Contract §6: email.
+	EventPasswordResetRequested = "password_reset_requested" // a reset link was mailed
+	EventPasswordReset          = "password_reset"           // Detail: how many sessions ended
+	EventEmailVerified          = "email_verified"           // Detail: the address
+	EventEmailChangeRequested   = "email_change_requested"   // Detail: the new address
+	EventEmailChanged           = "email_changed"            // Detail: from which address
 )
 
 // eventLabels word the event kinds for people (the security log's pages).
@@ -35,6 +42,12 @@ var eventLabels = map[string]string{
 	EventProviderLinked:       "Provider linked",
 	EventProviderUnlinked:     "Provider unlinked",
 	EventAdminChangedUser:     "Changed by an administrator",
+
+	EventPasswordResetRequested: "Password reset link sent",
+	EventPasswordReset:          "Password reset by email link",
+	EventEmailVerified:          "Email address verified",
+	EventEmailChangeRequested:   "Email change asked for",
+	EventEmailChanged:           "Email address changed",
 }
 
 // EventLabel words an event kind for people; an unknown kind is shown as

@@ -33,6 +33,7 @@ type Store struct {
 	// through stmts, on the one pool.
 	reads *sqliteReads
 	stmts *stmtCache
+	inTx  bool // a Store bound to a transaction (Atomically): queries run on it
 }
 
 // Open connects to databaseURL: sqlite://relative/path.db,
@@ -161,7 +162,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 	return nil
 }
 
-var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Identity{}, &OAuthState{}, &SigningKey{}}
+var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Identity{}, &OAuthState{}, &SigningKey{}, &Mail{}, &EmailLink{}}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

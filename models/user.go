@@ -48,6 +48,8 @@ type UserView struct {
 	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`
 	Providers []string  `json:"providers"`
+	// EmailVerified: the address is known to be the owner's (contract §6).
+	EmailVerified bool `json:"email_verified"`
 }
 
 // View returns the user as the contract shows it.
@@ -62,7 +64,7 @@ func (u *User) View() UserView {
 		scopes = []string{}
 	}
 	return UserView{ID: u.ID, Email: u.Email, FullName: u.FullName, Scopes: scopes,
-		Disabled: u.Disabled, CreatedAt: u.CreatedAt.UTC(), Providers: providers}
+		Disabled: u.Disabled, CreatedAt: u.CreatedAt.UTC(), Providers: providers, EmailVerified: u.EmailVerified}
 }
 
 // CanonicalEmail is the form in which emails are stored and compared:
