@@ -142,7 +142,7 @@ FROM events WHERE user_id = ? AND at > ?`
 func (s *Store) SeenLogin(ctx context.Context, userID uint64, ip, userAgent string, since time.Time) (seen, loggedIn bool, err error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	var a, b int64
+	var a, b uint64
 	err = s.query(ctx, loginSeen, []any{EventLoginSucceeded, ip, userAgent, EventLoginSucceeded, userID, since.UTC()},
 		func(scan func(...any) error) error { return scan(&a, &b) })
 	return a == 1, b == 1, failed("seen login", err)

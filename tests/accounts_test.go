@@ -25,6 +25,8 @@ type userBody struct {
 	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`
 	Providers []string  `json:"providers"`
+	// EmailVerified: contract §6.
+	EmailVerified bool `json:"email_verified"`
 }
 
 // eventBody is one security-log entry.
