@@ -455,11 +455,8 @@ func TestChangeEmailWithoutPassword(t *testing.T) {
 // arrives once the server is back on the same port.
 func TestSMTPOutage(t *testing.T) {
 	t.Parallel()
-	mp := testenv.StartMailpit(t)
 	eachDB(t, func(t *testing.T, db database) {
-		if db == sqliteDB {
-			t.Parallel()
-		}
+		mp := testenv.StartMailpit(t) // one each: this test stops it
 		app := newApp(t, db, withMailpit(mp))
 		email := "out-" + db + "@example.com"
 		app.createUser(t, email, "correct horse battery")
