@@ -258,10 +258,10 @@ func TestUserView(t *testing.T) {
 		user User
 		want string
 	}{
-		{"a password user", User{ID: 7, Email: "ada@example.com", FullName: "Ada", PasswordHash: "$argon2id$secret", Scopes: "user:read user:write", CreatedAt: created},
-			`{"id":7,"email":"ada@example.com","full_name":"Ada","scopes":["user:read","user:write"],"disabled":false,"created_at":"2025-01-02T02:04:05Z","providers":["password"]}`},
+		{"a password user", User{ID: 7, Email: "ada@example.com", FullName: "Ada", PasswordHash: "$argon2id$secret", Scopes: "user:read user:write", CreatedAt: created, EmailVerified: true},
+			`{"id":7,"email":"ada@example.com","full_name":"Ada","scopes":["user:read","user:write"],"disabled":false,"created_at":"2025-01-02T02:04:05Z","providers":["password"],"email_verified":true}`},
 		{"a user without password or scopes", User{ID: 8, Email: "bob@example.com", Disabled: true, CreatedAt: created},
-			`{"id":8,"email":"bob@example.com","full_name":"","scopes":[],"disabled":true,"created_at":"2025-01-02T02:04:05Z","providers":[]}`},
+			`{"id":8,"email":"bob@example.com","full_name":"","scopes":[],"disabled":true,"created_at":"2025-01-02T02:04:05Z","providers":[],"email_verified":false}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
