@@ -217,9 +217,10 @@ type EmailChange struct {
 // (contract §6). An account with a password proves it with the current
 // one (wrong: 422 on current_password, counted as a failed login); one
 // without needs a recent authentication (RequireRecentAuth). An address
-// in use is 409 email_taken. Nothing changes yet: in one transaction a
+// in use is 409 email_taken. At most 3 requests per account an hour
+// (429), counted before the address is looked up. Nothing changes yet: in one transaction a
 // link goes out to the new address (VerifyEmail completes the change)
-// and a notice to the old one. At most 3 requests per account an hour.
+// and a notice to the old one.
 func (s *Service) ChangeEmail(ctx context.Context, c *Caller, in EmailChange, client Client) error {
 	u := c.User
 	newEmail := models.CanonicalEmail(in.NewEmail)
@@ -242,14 +243,16 @@ func (s *Service) ChangeEmail(ctx context.Context, c *Caller, in EmailChange, cl
 	} else if err := s.checkCurrentPassword(ctx, u, in.CurrentPassword, client); err != nil {
 		return err
 	}
+	// Counted before the address is looked up: each answer says whether
+	// an address has an account, so each request counts.
+	if err := s.throttleMail(ctx, client, "change-email:"+strconv.FormatUint(u.ID, 10)); err != nil {
+		return err
+	}
 	if _, err := s.store.UserByEmail(ctx, newEmail); err == nil {
 		taken := *models.ErrEmailTaken
 		taken.Fields = map[string]string{"new_email": taken.Detail}
 		return &taken
 	} else if !errors.Is(err, models.ErrNotFound) {
-		return err
-	}
-	if err := s.throttleMail(ctx, client, "change-email:"+strconv.FormatUint(u.ID, 10)); err != nil {
 		return err
 	}
 	confirm := models.NewMail(models.MailConfirmEmail, u.ID, newEmail,

@@ -60,7 +60,7 @@ func (h *handler) forgotPassword(c echo.Context) error {
 		return err
 	}
 	if err := h.auth.ForgotPassword(c.Request().Context(), in.Email, clientOf(c)); err != nil {
-		return withPage(err, "forgot.html", data(forgotPage{Email: in.Email}))
+		return withPage(err, "forgot.html", data(forgotPage(in)))
 	}
 	if wantsJSON(c.Request()) {
 		return c.JSON(http.StatusAccepted, detail{auth.ForgotSent})
@@ -177,7 +177,7 @@ func (h *handler) changeEmail(c echo.Context) error {
 	if err := h.auth.ChangeEmail(ctx, caller, in, clientOf(c)); err != nil {
 		return withPage(err, "me.html", func() (any, error) {
 			page, err := h.newMePage(ctx, caller)
-			page.NewEmail = in.NewEmail
+			page.NewEmail, page.EmailForm = in.NewEmail, true
 			return page, err
 		})
 	}

@@ -26,6 +26,7 @@ type mePage struct {
 	Connections []connection
 	HasPassword bool   // the page offers a password change only then
 	NewEmail    string // what was typed in the address-change form
+	EmailForm   bool   // the problem shown is the address-change form's
 }
 
 func (h *handler) newMePage(ctx context.Context, caller *auth.Caller) (mePage, error) {

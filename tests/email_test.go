@@ -388,8 +388,17 @@ func TestChangeEmail(t *testing.T) {
 		}
 		c.post("/api/me/email", map[string]string{"new_email": "bad\u202eaddress@example.com", "current_password": "correct horse battery"}).
 			wantStatus(t, http.StatusUnprocessableEntity)
-		c.post("/admin/me/email", formOf("new_email", next, "current_password", "wrong"), asHTML).
-			wantStatus(t, http.StatusUnprocessableEntity)
+		page := c.post("/admin/me/email", formOf("new_email", next, "current_password", "wrong"), asHTML).
+			wantStatus(t, http.StatusUnprocessableEntity).doc(t)
+		if got := page.Find(`form[action="/admin/me/email"] .field-error`).Text(); got != "Your current password is not correct." {
+			t.Errorf("the address form shows %q, want the wrong-password message", got)
+		}
+		if page.Find(`form[action="/admin/me/password"] .field-error`).Length() != 0 {
+			t.Errorf("the password form shows the address form's error")
+		}
+		if v, _ := page.Find("#new_email").Attr("value"); v != next {
+			t.Errorf("the address form lost what was typed: %q", v)
+		}
 		c.post("/admin/me/email", formOf("new_email", next, "current_password", "correct horse battery"), asHTML).
 			wantRedirect(t, "/admin/me?flash=email_change_sent")
 
