@@ -496,3 +496,27 @@ func TestSMTPOutage(t *testing.T) {
 		linkIn(t, msg)
 	})
 }
+
+// TestPasswordChangedNotice: a password changed on My info, or by the
+// CLI's user passwd, is told to the account's address.
+func TestPasswordChangedNotice(t *testing.T) {
+	t.Parallel()
+	mp := testenv.StartMailpit(t)
+	eachDB(t, func(t *testing.T, db database) {
+		app := newApp(t, db, withMailpit(mp))
+		email := "pat-" + db + "@example.com"
+		app.createUser(t, email, "correct horse battery")
+		c := app.client(t)
+		c.loginAPI(email, "correct horse battery")
+		c.post("/api/me/password", map[string]string{"current_password": "correct horse battery", "new_password": "a brand new passphrase"}).
+			wantStatus(t, http.StatusOK)
+		if err := app.auth.ResetPassword(context.Background(), email, "set by the operator"); err != nil {
+			t.Fatal(err)
+		}
+		for i, msg := range mp.WaitForMail(t, email, 2) {
+			if msg.Subject != "Your Gatehouse password was changed" {
+				t.Errorf("mail %d: subject %q, want the password-changed notice", i, msg.Subject)
+			}
+		}
+	})
+}
