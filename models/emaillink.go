@@ -129,12 +129,12 @@ func (s *Store) ChangeEmail(ctx context.Context, userID uint64, email string) er
 	return failed("change email", res.Error)
 }
 
-// loginSeen is SeenLogin's query: one pass over the user's events of the
-// window on idx_events_user_at.
+// loginSeen is SeenLogin's query: two EXISTS that each stop at their
+// first row — the same IP on idx_events_user_ip, any login on
+// idx_events_user_at.
 const loginSeen = `SELECT
- COALESCE(MAX(CASE WHEN kind = ? AND ip = ? AND user_agent = ? THEN 1 ELSE 0 END), 0),
- COALESCE(MAX(CASE WHEN kind = ? THEN 1 ELSE 0 END), 0)
-FROM events WHERE user_id = ? AND at > ?`
+ EXISTS (SELECT 1 FROM events WHERE user_id = ? AND ip = ? AND user_agent = ? AND kind = ? AND at > ?),
+ EXISTS (SELECT 1 FROM events WHERE user_id = ? AND at > ? AND kind = ?)`
 
 // SeenLogin reports, in one indexed query, whether the user logged in
 // from this IP and User-Agent since since (seen), and whether they logged
@@ -143,7 +143,8 @@ func (s *Store) SeenLogin(ctx context.Context, userID uint64, ip, userAgent stri
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	var a, b uint64
-	err = s.query(ctx, loginSeen, []any{EventLoginSucceeded, ip, userAgent, EventLoginSucceeded, userID, since.UTC()},
+	since = since.UTC()
+	err = s.query(ctx, loginSeen, []any{userID, ip, userAgent, EventLoginSucceeded, since, userID, since, EventLoginSucceeded},
 		func(scan func(...any) error) error { return scan(&a, &b) })
 	return a == 1, b == 1, failed("seen login", err)
 }

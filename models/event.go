@@ -65,11 +65,11 @@ func EventLabel(kind string) string {
 // same write as a wrong password does (no timing oracle).
 type Event struct {
 	ID        uint64    `gorm:"primaryKey"`
-	UserID    uint64    `gorm:"not null;index:idx_events_user_at,priority:1"`
+	UserID    uint64    `gorm:"not null;index:idx_events_user_at,priority:1;index:idx_events_user_ip,priority:1"`
 	Kind      string    `gorm:"size:32;not null"`
-	IP        string    `gorm:"size:64;not null"`
+	IP        string    `gorm:"size:64;not null;index:idx_events_user_ip,priority:2"` // the new-login notice (SeenLogin)
 	UserAgent string    `gorm:"size:512;not null"`
-	At        time.Time `gorm:"not null;index:idx_events_user_at,priority:2;index"`
+	At        time.Time `gorm:"not null;index:idx_events_user_at,priority:2;index;index:idx_events_user_ip,priority:3"`
 	Detail    string    `gorm:"size:255;not null"`
 }
 

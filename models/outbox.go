@@ -102,6 +102,12 @@ func (s *Store) ClaimMails(ctx context.Context, now time.Time, lease time.Durati
 		res := s.db.WithContext(ctx).Model(&Mail{}).
 			Where("id = ? AND state = ? AND due_at <= ?", id, MailPending, now).
 			Updates(map[string]any{"due_at": now.Add(lease), "claim": claim, "attempts": gorm.Expr("attempts + 1")})
+		if isDeadlock(res.Error) {
+			// InnoDB chose this claim to break a deadlock with another
+			// sender's on the (state, due_at) index: the statement was
+			// rolled back, so the mail stays due for whoever wins.
+			continue
+		}
 		if res.Error != nil {
 			return claimed, failed("claim mail", res.Error)
 		}
