@@ -419,6 +419,15 @@ func TestChangeEmail(t *testing.T) {
 			t.Errorf("after confirming: %s verified %v, want %s verified", me.Email, me.EmailVerified, next)
 		}
 		app.client(t).loginAPI(next, "correct horse battery")
+
+		// Two requests counted so far (the 409 and the change): one more,
+		// then 429 — each answer says whether an address has an account.
+		again := map[string]string{"new_email": "third-" + db + "@example.com", "current_password": "correct horse battery"}
+		c.post("/api/me/email", again).wantStatus(t, http.StatusAccepted)
+		r := c.post("/api/me/email", again).wantStatus(t, http.StatusTooManyRequests)
+		if r.Header.Get("Retry-After") == "" {
+			t.Errorf("429 without Retry-After")
+		}
 		kinds := loggedKinds(t, app, u.ID)
 		for _, want := range []string{models.EventEmailChangeRequested, models.EventEmailChanged} {
 			if !kinds[want] {
