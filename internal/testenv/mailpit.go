@@ -105,6 +105,7 @@ func (m *Mailpit) Start() {
 	}
 	cmd := exec.Command(m.bin, "--smtp", m.SMTPAddr, "--listen", strings.TrimPrefix(m.APIURL, "http://"),
 		"--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--disable-version-check", "--quiet")
+	dieWithParent(cmd)
 	if err := cmd.Start(); err != nil {
 		m.t.Fatalf("start Mailpit: %v", err)
 	}
