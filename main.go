@@ -29,6 +29,7 @@ import (
 	"gatehouse/config"
 	"gatehouse/handlers"
 	"gatehouse/models"
+	"gatehouse/outbox"
 )
 
 // The garbage collector's settings, unless GOGC or GOMEMLIMIT set others.
@@ -188,6 +189,16 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 		MaxHeaderBytes:    64 << 10,
 	}
 	go a.sweep(ctx)
+	// The outbox sender: every instance runs one; they share the table
+	// without sending a mail twice (outbox, models.Store.ClaimMails).
+	sender, err := outbox.New(a.store, a.cfg, time.Now, a.log, a.auth.PrepareMail, outbox.Options{})
+	if err != nil {
+		return err
+	}
+	go sender.Run(ctx)
+	if a.cfg.Mail.SMTPURL == nil && a.cfg.Production() {
+		a.log.Warn("SMTP_URL is not set: mails are written to this log instead of being sent")
+	}
 	a.log.Info("serving", "addr", ln.Addr().String(), "config", a.cfg.String())
 	if a.flushLog != nil {
 		_ = a.flushLog() // scripts wait for this line

@@ -126,6 +126,10 @@ func hashToken(token string) string {
 // EventRetention is how long the security log keeps an event.
 const EventRetention = 90 * 24 * time.Hour
 
+// mailRetention is how long the outbox keeps a delivered or failed mail's
+// row (without its data): long enough to answer "was it sent?".
+const mailRetention = 7 * 24 * time.Hour
+
 // Sweep deletes sessions that are no longer live (models.Session.Live),
 // logins through a provider that were begun and never finished,
 // security-log events older than EventRetention, login failures that
@@ -144,7 +148,14 @@ func (s *Service) Sweep(ctx context.Context) (int64, error) {
 	if _, err := s.store.DeleteEventsBefore(ctx, now.Add(-EventRetention)); err != nil {
 		return n, err
 	}
-	if _, err := s.store.DeleteFailuresBefore(ctx, now.Add(-s.cfg.LoginFailureWindow)); err != nil {
+	// The mail throttles count over an hour (throttleMail).
+	if _, err := s.store.DeleteFailuresBefore(ctx, now.Add(-max(s.cfg.LoginFailureWindow, mailWindow))); err != nil {
+		return n, err
+	}
+	if _, err := s.store.DeleteExpiredEmailLinks(ctx, now); err != nil {
+		return n, err
+	}
+	if _, err := s.store.DeleteMailsBefore(ctx, now.Add(-mailRetention)); err != nil {
 		return n, err
 	}
 	if _, err := s.store.DeleteDeadRefreshTokens(ctx, now); err != nil {

@@ -89,6 +89,13 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 		}
 		return nil, ErrInactiveUser
 	}
+	if s.cfg.Mail.RequireVerifiedEmail && !u.EmailVerified {
+		s.Record(ctx, u.ID, models.EventLoginFailed, client, "email not verified")
+		if err := try.forget(ctx); err != nil {
+			return nil, err
+		}
+		return nil, ErrEmailNotVerified
+	}
 	if stale {
 		s.rehash(ctx, u, in.Password)
 	}
@@ -118,6 +125,7 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 	if err != nil {
 		return nil, err
 	}
+	s.noticeNewLogin(ctx, u, client)
 	s.Record(ctx, u.ID, models.EventLoginSucceeded, client, how)
 	return c, nil
 }

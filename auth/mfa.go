@@ -194,7 +194,13 @@ func (s *Service) EnableTOTP(ctx context.Context, c *Caller, code string, client
 		return nil, models.InvalidFields(map[string]string{"code": "That code is not right. Check the time on your phone and enter the current code."})
 	}
 	codes, digests := s.newRecoveryCodes()
-	if err := s.store.EnableTOTP(ctx, c.User.ID, row.Pending, step, digests); err != nil {
+	err = s.store.Atomically(ctx, func(tx *models.Store) error {
+		if err := tx.EnableTOTP(ctx, c.User.ID, row.Pending, step, digests); err != nil {
+			return err
+		}
+		return tx.Enqueue(ctx, s.Notice(c.User, models.MailMFAEnabled, client)) // §6: told in the same transaction
+	})
+	if err != nil {
 		if errors.Is(err, models.ErrNotFound) { // another set-up replaced this one meanwhile
 			return nil, models.InvalidFields(map[string]string{"code": "The set-up changed in another window; scan the new code."})
 		}
@@ -230,7 +236,7 @@ func (s *Service) DisableMFA(ctx context.Context, c *Caller, client Client) erro
 	if err := s.RequireRecentAuth(c); err != nil {
 		return err
 	}
-	if _, err := s.store.DisableMFA(ctx, c.User.ID, false); err != nil {
+	if _, err := s.disableMFA(ctx, c.User, false, client); err != nil {
 		return err
 	}
 	if c.User.MFAEnabled {
@@ -240,11 +246,29 @@ func (s *Service) DisableMFA(ctx context.Context, c *Caller, client Client) erro
 	return nil
 }
 
+// disableMFA is the one way two-factor authentication goes off (the
+// user's own disable, an administrator's reset): models.DisableMFA and,
+// when it was on, the notice to the account's address (contract §6), in
+// one transaction. With endSessions every session of u ends too.
+func (s *Service) disableMFA(ctx context.Context, u *models.User, endSessions bool, client Client) (ended int64, err error) {
+	err = s.store.Atomically(ctx, func(tx *models.Store) error {
+		if ended, err = tx.DisableMFA(ctx, u.ID, endSessions); err != nil || !u.MFAEnabled {
+			return err
+		}
+		return tx.Enqueue(ctx, s.Notice(u, models.MailMFADisabled, client))
+	})
+	return ended, err
+}
+
 // ResetMFA is an administrator's (actor's) reset of user id's two-factor
 // authentication (POST /api/users/{id}/2fa/reset): it turns it off and
 // ends every session of the user, and says how many.
 func (s *Service) ResetMFA(ctx context.Context, actor *Caller, id uint64, client Client) (int64, error) {
-	return s.resetMFA(ctx, id, actor, client)
+	u, err := s.store.UserByID(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	return s.resetMFA(ctx, u, actor, client)
 }
 
 // ResetMFAByEmail is the CLI's gatehouse user reset-2fa E: ResetMFA for
@@ -254,15 +278,15 @@ func (s *Service) ResetMFAByEmail(ctx context.Context, email string) (int64, err
 	if err != nil {
 		return 0, err
 	}
-	return s.resetMFA(ctx, u.ID, nil, cliClient())
+	return s.resetMFA(ctx, u, nil, cliClient())
 }
 
-func (s *Service) resetMFA(ctx context.Context, id uint64, actor *Caller, client Client) (int64, error) {
-	ended, err := s.store.DisableMFA(ctx, id, true)
+func (s *Service) resetMFA(ctx context.Context, u *models.User, actor *Caller, client Client) (int64, error) {
+	ended, err := s.disableMFA(ctx, u, true, client)
 	if err != nil {
 		return 0, err
 	}
-	s.Record(ctx, id, models.EventMFADisabled, client, joinDetail([]string{"reset", sessionsEnded(ended, false)}, actor))
+	s.Record(ctx, u.ID, models.EventMFADisabled, client, joinDetail([]string{"reset", sessionsEnded(ended, false)}, actor))
 	return ended, nil
 }
 

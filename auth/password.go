@@ -222,19 +222,7 @@ func (s *Service) ChangePassword(ctx context.Context, c *Caller, in PasswordChan
 		return nil, 0, models.InvalidFields(map[string]string{
 			"current_password": "This account has no password: it logs in through a provider."})
 	}
-	try, err := s.beginAttempt(ctx, c.User.Email, client.IP)
-	if err != nil {
-		return nil, 0, err
-	}
-	ok, _, err := s.hasher.verify(ctx, in.CurrentPassword, c.User.PasswordHash)
-	if err != nil {
-		return nil, 0, errors.Join(err, try.forget(ctx))
-	}
-	if !ok {
-		s.Record(ctx, c.User.ID, models.EventPasswordChangeFailed, client, "wrong current password")
-		return nil, 0, errWrongCurrentPassword()
-	}
-	if err := try.succeed(ctx); err != nil {
+	if err := s.checkCurrentPassword(ctx, c.User, in.CurrentPassword, client); err != nil {
 		return nil, 0, err
 	}
 	old := c.Session
@@ -242,7 +230,7 @@ func (s *Service) ChangePassword(ctx context.Context, c *Caller, in PasswordChan
 	// do not move.
 	row, token := s.newSession(old.UserID, old.Scopes, client, s.now(), old.CreatedAt, old.ExpiresAt)
 	row.AuthTime = old.AuthTime // the same login: the password change is no re-authentication
-	hash, ended, err := s.setPassword(ctx, c.User.ID, in.NewPassword, &models.Renewal{Current: old.TokenHash, Replacement: row})
+	hash, ended, err := s.setPassword(ctx, c.User, in.NewPassword, &models.Renewal{Current: old.TokenHash, Replacement: row}, client, nil)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, 0, ErrSessionEnded // revoked while we were hashing
 	}
@@ -267,7 +255,7 @@ func (s *Service) ResetPassword(ctx context.Context, email, password string) err
 	if msg := validatePasswordLength(password); msg != "" {
 		return models.InvalidFields(map[string]string{"password": msg})
 	}
-	_, ended, err := s.setPassword(ctx, u.ID, password, nil)
+	_, ended, err := s.setPassword(ctx, u, password, nil, cliClient(), nil)
 	if err != nil {
 		return err
 	}
@@ -275,18 +263,30 @@ func (s *Service) ResetPassword(ctx context.Context, email, password string) err
 	return nil
 }
 
-// setPassword is the one way a password changes, the web's and the CLI's
-// alike: it hashes password and, in one transaction
-// (models.Store.SetPasswordAndEndSessions), stores the hash and ends every
-// session of userID with the tokens bound to them — except the one renew
-// names, which goes on under a new id. It returns the hash and how many
-// sessions ended.
-func (s *Service) setPassword(ctx context.Context, userID uint64, password string, renew *models.Renewal) (string, int64, error) {
+// setPassword is the one way a password changes — the web's change, a
+// reset by a mailed link and the CLI's alike: it hashes password and, in
+// one transaction, stores the hash and ends every session of u with the
+// tokens bound to them (models.Store.SetPasswordAndEndSessions) — except
+// the one renew names, which goes on under a new id — and mails u the
+// password-changed notice (contract §6). also, when set, runs first in
+// the same transaction. It returns the hash and how many sessions ended.
+func (s *Service) setPassword(ctx context.Context, u *models.User, password string, renew *models.Renewal, client Client, also func(tx *models.Store) error) (string, int64, error) {
 	hash, err := s.hasher.hash(ctx, password)
 	if err != nil {
 		return "", 0, err
 	}
-	ended, err := s.store.SetPasswordAndEndSessions(ctx, userID, hash, renew)
+	var ended int64
+	err = s.store.Atomically(ctx, func(tx *models.Store) error {
+		if also != nil {
+			if err := also(tx); err != nil {
+				return err
+			}
+		}
+		if ended, err = tx.SetPasswordAndEndSessions(ctx, u.ID, hash, renew); err != nil {
+			return err
+		}
+		return tx.Enqueue(ctx, s.Notice(u, models.MailPasswordChanged, client))
+	})
 	if err != nil {
 		return "", 0, err
 	}

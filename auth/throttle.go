@@ -53,11 +53,16 @@ func (s *Service) beginAttempt(ctx context.Context, email, ip string) (*attempt,
 // oldest counted row leaves the window, when more than max rows stand under
 // key within it (the caller's own attempt is one of them).
 func (s *Service) overLimit(ctx context.Context, key string, max int, now time.Time) error {
-	n, oldest, err := s.store.CountFailures(ctx, key, now.Add(-s.cfg.LoginFailureWindow))
+	return s.overLimitIn(ctx, key, max, s.cfg.LoginFailureWindow, now)
+}
+
+// overLimitIn is overLimit over another window than the login's.
+func (s *Service) overLimitIn(ctx context.Context, key string, max int, window time.Duration, now time.Time) error {
+	n, oldest, err := s.store.CountFailures(ctx, key, now.Add(-window))
 	if err != nil || n <= int64(max) {
 		return err
 	}
-	wait := oldest.Add(s.cfg.LoginFailureWindow).Sub(now)
+	wait := oldest.Add(window).Sub(now)
 	if wait < time.Second {
 		wait = time.Second
 	}

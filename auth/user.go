@@ -107,7 +107,15 @@ func (s *Service) createUser(ctx context.Context, nu NewUser, chosenOnWeb bool) 
 		scopes = DefaultScopes
 	}
 	u := &models.User{Email: nu.Email, FullName: name, PasswordHash: hash, Scopes: joinScopes(normalize(scopes)), EmailVerified: nu.EmailVerified}
-	if err := s.store.CreateUser(ctx, u); err != nil {
+	// An unverified account (a sign-up) gets its verification mail in the
+	// same transaction (contract §6).
+	err = s.store.Atomically(ctx, func(tx *models.Store) error {
+		if err := tx.CreateUser(ctx, u); err != nil || u.EmailVerified {
+			return err
+		}
+		return tx.Enqueue(ctx, models.NewMail(models.MailVerifyEmail, u.ID, u.Email, models.MailData{Name: u.FullName, Email: u.Email}, s.now()))
+	})
+	if err != nil {
 		return nil, err
 	}
 	return u, nil

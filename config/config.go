@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/netip"
 	"net/url"
 	"os"
@@ -67,6 +68,19 @@ type Config struct {
 	OAuthAutoRegister   bool
 	OAuthAllowedEmails  []string
 	OAuthAllowedDomains []string
+
+	Mail Mail
+}
+
+// Mail holds the email settings (contract §6).
+type Mail struct {
+	// SMTPURL is smtp://[USER:PASS@]HOST:PORT (STARTTLS when offered) or
+	// smtps://… (TLS from the start); nil: mails go to the server log.
+	SMTPURL              *url.URL
+	From                 string // MAIL_FROM, an RFC 5322 address
+	RequireVerifiedEmail bool
+	PasswordResetTTL     time.Duration
+	EmailLinkTTL         time.Duration
 }
 
 // Argon2 holds the argon2id cost parameters.
@@ -113,10 +127,10 @@ func (c Config) String() string {
 			db = u.String()
 		}
 	}
-	return fmt.Sprintf("addr=%s base_url=%s database=%s env=%s session_secret=%s jwt_secret=%s encryption_key=%s jwt_alg=%s access_token_ttl=%s idle=%s max_age=%s argon2=%d/%d/%d registration=%t providers=%s",
+	return fmt.Sprintf("addr=%s base_url=%s database=%s env=%s session_secret=%s jwt_secret=%s encryption_key=%s jwt_alg=%s access_token_ttl=%s idle=%s max_age=%s argon2=%d/%d/%d registration=%t providers=%s smtp=%s mail_from=%q",
 		c.Addr, c.BaseURL, db, c.AppEnv, mask(c.SessionSecret), mask(c.JWTSecret), mask(c.EncryptionKey), c.JWTAlg, c.AccessTokenTTL,
 		c.SessionIdleTimeout, c.SessionMaxAge, c.Argon2.MemoryKiB, c.Argon2.Time, c.Argon2.Threads,
-		c.AllowRegistration, strings.Join(c.enabledProviders(), ","))
+		c.AllowRegistration, strings.Join(c.enabledProviders(), ","), c.Mail.SMTPString(), c.Mail.From)
 }
 
 func (c Config) enabledProviders() []string {
@@ -197,8 +211,15 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 		OAuthAutoRegister:   r.boolean("OAUTH_AUTO_REGISTER", true),
 		OAuthAllowedEmails:  lower(r.list("OAUTH_ALLOWED_EMAILS")),
 		OAuthAllowedDomains: lower(r.list("OAUTH_ALLOWED_DOMAINS")),
+
+		Mail: Mail{
+			RequireVerifiedEmail: r.boolean("REQUIRE_VERIFIED_EMAIL", false),
+			PasswordResetTTL:     r.duration("PASSWORD_RESET_TTL", 30*time.Minute),
+			EmailLinkTTL:         r.duration("EMAIL_LINK_TTL", 24*time.Hour),
+		},
 	}
 	c.RefreshTokenTTL = r.duration("REFRESH_TOKEN_TTL", c.SessionMaxAge)
+	smtpURL, mailFrom := r.str("SMTP_URL", ""), r.str("MAIL_FROM", "")
 	baseURL := r.str("BASE_URL", "http://127.0.0.1:8000")
 	for _, p := range r.list("TRUSTED_PROXIES") {
 		prefix, err := parsePrefix(p)
@@ -225,6 +246,9 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 	}
 
 	if err := c.validate(baseURL); err != nil {
+		return Config{}, err
+	}
+	if err := c.Mail.validate(smtpURL, mailFrom, c.BaseURL); err != nil {
 		return Config{}, err
 	}
 	if err := c.loadSecrets(getenv); err != nil {
@@ -282,6 +306,41 @@ func (c *Config) validate(baseURL string) error {
 		return errors.New("OIDC_ISSUER must be set when OIDC_CLIENT_ID is")
 	}
 	return nil
+}
+
+// validate reads SMTP_URL and MAIL_FROM; MAIL_FROM defaults to
+// "Gatehouse <no-reply@HOST>", HOST from BASE_URL.
+func (m *Mail) validate(smtpURL, from string, base *url.URL) error {
+	if smtpURL != "" {
+		u, err := url.Parse(smtpURL)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			return errors.New("SMTP_URL must look like smtp://USER:PASS@HOST:PORT or smtps://HOST:PORT")
+		}
+		if p := u.Port(); p != "" && !validPort(p) {
+			return errors.New("SMTP_URL has a port that is not a number from 0 to 65535")
+		}
+		m.SMTPURL = u
+	}
+	if from == "" {
+		from = "Gatehouse <no-reply@" + base.Hostname() + ">"
+	}
+	if _, err := mail.ParseAddress(from); err != nil {
+		return fmt.Errorf("MAIL_FROM must be an address such as \"Gatehouse <no-reply@example.com>\", got %q", from)
+	}
+	m.From = from
+	return nil
+}
+
+// SMTPString is SMTP_URL with its password masked, for the log.
+func (m Mail) SMTPString() string {
+	if m.SMTPURL == nil {
+		return "(log)"
+	}
+	u := *m.SMTPURL
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
 }
 
 // The algorithms JWT_ALG may name.

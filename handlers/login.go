@@ -16,6 +16,9 @@ var loginMessages = map[string]string{
 	"3": "Incorrect username or password",
 	"4": "You have been logged out",
 	"5": "Your session has expired",
+	"6": auth.ForgotSent,
+	"7": "Your password has been changed. Log in with the new one.",
+	"8": "Your email address is verified",
 }
 
 // loginPage is the data of login.html.

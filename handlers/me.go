@@ -24,7 +24,9 @@ type mePage struct {
 	User        models.UserView // a named field, not embedded: templates find it without a search
 	Events      []models.EventView
 	Connections []connection
-	HasPassword bool // the page offers a password change only then
+	HasPassword bool   // the page offers a password change only then
+	NewEmail    string // what was typed in the address-change form
+	EmailForm   bool   // the problem shown is the address-change form's
 }
 
 func (h *handler) newMePage(ctx context.Context, caller *auth.Caller) (mePage, error) {

@@ -58,6 +58,10 @@ var flashes = map[string]string{
 
 	"mfa_disabled":   "Two-factor authentication is off.",
 	"user_mfa_reset": "Their two-factor authentication is off and their sessions have been ended.",
+	"email_verified":    "Your email address is verified.",
+	"email_changed":     "Your email address has been changed.",
+	"verification_sent": "We have sent you a new verification link.",
+	"email_change_sent": "We have sent a confirmation link to the new address.",
 }
 
 func flashOf(c echo.Context) string {

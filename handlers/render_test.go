@@ -31,6 +31,9 @@ var pageData = map[string]any{
 	"mfa.html":       mfaPage{},
 	"mfa_login.html": secondStepPage{},
 	"reauth.html":    reauthPage{},
+	"forgot.html":    forgotPage{},
+	"reset.html":     linkPage{},
+	"verify.html":    linkPage{},
 }
 
 // TestRenderPages renders every page through the app's renderer with its
@@ -44,7 +47,8 @@ func TestRenderPages(t *testing.T) {
 		t.Fatalf("templates: %v", err)
 	}
 	r := &renderer{pages: set}
-	public := map[string]bool{"login.html": true, "error.html": true, "register.html": true, "docs.html": true, "mfa_login.html": true}
+	public := map[string]bool{"login.html": true, "error.html": true, "register.html": true, "docs.html": true, "mfa_login.html": true,
+		"forgot.html": true, "reset.html": true, "verify.html": true}
 	for _, page := range set.Pages() {
 		data, ok := pageData[page]
 		if !ok {

@@ -66,6 +66,22 @@ func (h *handler) routes(e *echo.Echo) {
 	e.POST("/auth/register", h.register, small, h.registrationOn)
 	api.POST("/register", h.register, small, h.registrationOn)
 
+	// Email (contract §6). The pages a mailed link opens carry its token:
+	// no Referer leaves them.
+	e.GET("/auth/forgot", h.forgotPage)
+	e.POST("/auth/forgot", h.forgotPassword, small)
+	api.POST("/password/forgot", h.forgotPassword, small)
+	e.GET("/auth/reset", h.resetPage, noReferrer)
+	e.POST("/auth/reset", h.resetPassword, small, noReferrer)
+	api.POST("/password/reset", h.resetPassword, small)
+	e.GET("/auth/verify", h.verifyPage, noReferrer)
+	e.POST("/auth/verify", h.verifyEmail, small, noReferrer)
+	api.POST("/email/verify", h.verifyEmail, small)
+	e.POST("/admin/me/email/resend", h.resendVerification, write)
+	api.POST("/me/email/resend", h.resendVerification, write)
+	e.POST("/admin/me/email", h.changeEmail, write)
+	api.POST("/me/email", h.changeEmail, write)
+
 	e.GET("/admin/me/sessions", h.listSessions, read)
 	api.GET("/me/sessions", h.listSessions, read)
 	e.POST("/admin/me/sessions/revoke-others", h.revokeOtherSessions, write)

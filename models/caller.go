@@ -92,6 +92,19 @@ func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...
 // for every row with a scan that stores the row's columns in its
 // arguments.
 func (s *Store) query(ctx context.Context, query string, args []any, each func(scan func(dest ...any) error) error) error {
+	if s.inTx {
+		rows, err := s.db.WithContext(ctx).Raw(query, args...).Rows()
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			if err := each(rows.Scan); err != nil {
+				return err
+			}
+		}
+		return rows.Err()
+	}
 	if s.reads != nil {
 		return s.reads.query(ctx, query, args, each)
 	}

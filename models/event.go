@@ -28,6 +28,13 @@ const (
 	EventMFAFailed                = "mfa_failed"                 // Detail: what was wrong
 	EventRecoveryCodeUsed         = "recovery_code_used"         //
 	EventRecoveryCodesRegenerated = "recovery_codes_regenerated" //
+
+	// Contract §6: email.
+	EventPasswordResetRequested = "password_reset_requested" // a reset link was mailed
+	EventPasswordReset          = "password_reset"           // Detail: how many sessions ended
+	EventEmailVerified          = "email_verified"           // Detail: the address
+	EventEmailChangeRequested   = "email_change_requested"   // Detail: the new address
+	EventEmailChanged           = "email_changed"            // Detail: from which address
 )
 
 // eventLabels word the event kinds for people (the security log's pages).
@@ -50,6 +57,12 @@ var eventLabels = map[string]string{
 	EventMFAFailed:                "Wrong two-factor code",
 	EventRecoveryCodeUsed:         "Recovery code used",
 	EventRecoveryCodesRegenerated: "New recovery codes",
+
+	EventPasswordResetRequested: "Password reset link sent",
+	EventPasswordReset:          "Password reset by email link",
+	EventEmailVerified:          "Email address verified",
+	EventEmailChangeRequested:   "Email change asked for",
+	EventEmailChanged:           "Email address changed",
 }
 
 // EventLabel words an event kind for people; an unknown kind is shown as
@@ -67,11 +80,11 @@ func EventLabel(kind string) string {
 // same write as a wrong password does (no timing oracle).
 type Event struct {
 	ID        uint64    `gorm:"primaryKey"`
-	UserID    uint64    `gorm:"not null;index:idx_events_user_at,priority:1"`
+	UserID    uint64    `gorm:"not null;index:idx_events_user_at,priority:1;index:idx_events_user_ip,priority:1"`
 	Kind      string    `gorm:"size:32;not null"`
-	IP        string    `gorm:"size:64;not null"`
+	IP        string    `gorm:"size:64;not null;index:idx_events_user_ip,priority:2"` // the new-login notice (SeenLogin)
 	UserAgent string    `gorm:"size:512;not null"`
-	At        time.Time `gorm:"not null;index:idx_events_user_at,priority:2;index"`
+	At        time.Time `gorm:"not null;index:idx_events_user_at,priority:2;index;index:idx_events_user_ip,priority:3"`
 	Detail    string    `gorm:"size:255;not null"`
 }
 

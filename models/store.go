@@ -33,6 +33,7 @@ type Store struct {
 	// through stmts, on the one pool.
 	reads *sqliteReads
 	stmts *stmtCache
+	inTx  bool // a Store bound to a transaction (Atomically): queries run on it
 }
 
 // Open connects to databaseURL: sqlite://relative/path.db,
@@ -162,7 +163,7 @@ func (s *Store) Migrate(ctx context.Context) error {
 }
 
 var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Identity{}, &OAuthState{}, &SigningKey{}, &RefreshToken{},
-	&TOTP{}, &RecoveryCode{}, &PendingLogin{}}
+	&TOTP{}, &RecoveryCode{}, &PendingLogin{}, &Mail{}, &EmailLink{}}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

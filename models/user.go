@@ -54,7 +54,9 @@ type UserView struct {
 	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`
 	Providers []string  `json:"providers"`
-	MFA       bool      `json:"mfa"`
+	// EmailVerified: the address is known to be the owner's (contract §6).
+	EmailVerified bool `json:"email_verified"`
+	MFA           bool `json:"mfa"`
 }
 
 // View returns the user as the contract shows it.
@@ -69,7 +71,7 @@ func (u *User) View() UserView {
 		scopes = []string{}
 	}
 	return UserView{ID: u.ID, Email: u.Email, FullName: u.FullName, Scopes: scopes,
-		Disabled: u.Disabled, CreatedAt: u.CreatedAt.UTC(), Providers: providers, MFA: u.MFAEnabled}
+		Disabled: u.Disabled, CreatedAt: u.CreatedAt.UTC(), Providers: providers, EmailVerified: u.EmailVerified, MFA: u.MFAEnabled}
 }
 
 // CanonicalEmail is the form in which emails are stored and compared:

@@ -258,12 +258,12 @@ func TestUserView(t *testing.T) {
 		user User
 		want string
 	}{
-		{"a password user", User{ID: 7, Email: "ada@example.com", FullName: "Ada", PasswordHash: "$argon2id$secret", Scopes: "user:read user:write", CreatedAt: created},
-			`{"id":7,"email":"ada@example.com","full_name":"Ada","scopes":["user:read","user:write"],"disabled":false,"created_at":"2025-01-02T02:04:05Z","providers":["password"],"mfa":false}`},
+		{"a password user", User{ID: 7, Email: "ada@example.com", FullName: "Ada", PasswordHash: "$argon2id$secret", Scopes: "user:read user:write", CreatedAt: created, EmailVerified: true},
+			`{"id":7,"email":"ada@example.com","full_name":"Ada","scopes":["user:read","user:write"],"disabled":false,"created_at":"2025-01-02T02:04:05Z","providers":["password"],"email_verified":true,"mfa":false}`},
 		{"a user without password or scopes", User{ID: 8, Email: "bob@example.com", Disabled: true, CreatedAt: created},
-			`{"id":8,"email":"bob@example.com","full_name":"","scopes":[],"disabled":true,"created_at":"2025-01-02T02:04:05Z","providers":[],"mfa":false}`},
+			`{"id":8,"email":"bob@example.com","full_name":"","scopes":[],"disabled":true,"created_at":"2025-01-02T02:04:05Z","providers":[],"email_verified":false,"mfa":false}`},
 		{"a user with two-factor authentication", User{ID: 9, Email: "cy@example.com", PasswordHash: "$argon2id$secret", MFAEnabled: true, CreatedAt: created},
-			`{"id":9,"email":"cy@example.com","full_name":"","scopes":[],"disabled":false,"created_at":"2025-01-02T02:04:05Z","providers":["password"],"mfa":true}`},
+			`{"id":9,"email":"cy@example.com","full_name":"","scopes":[],"disabled":false,"created_at":"2025-01-02T02:04:05Z","providers":["password"],"email_verified":false,"mfa":true}`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

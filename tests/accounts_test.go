@@ -25,6 +25,8 @@ type userBody struct {
 	Disabled  bool      `json:"disabled"`
 	CreatedAt time.Time `json:"created_at"`
 	Providers []string  `json:"providers"`
+	// EmailVerified: contract §6.
+	EmailVerified bool `json:"email_verified"`
 }
 
 // eventBody is one security-log entry.
@@ -228,7 +230,7 @@ func TestMe(t *testing.T) {
 		app.createUser(t, "ada@example.com", goodPassword, withName("Ada Lovelace"))
 		c := app.client(t)
 		tok := c.loginAPI("ada@example.com", goodPassword)
-		want := []string{"created_at", "disabled", "email", "full_name", "id", "mfa", "providers", "scopes"}
+		want := []string{"created_at", "disabled", "email", "email_verified", "full_name", "id", "mfa", "providers", "scopes"}
 		for name, headers := range map[string][]header{"by bearer": {bearer(tok.AccessToken)}, "by cookie": nil} {
 			var me map[string]any
 			c.get("/api/me", headers...).wantStatus(t, http.StatusOK).decode(t, &me)

@@ -27,6 +27,7 @@ import (
 	"gatehouse/config"
 	"gatehouse/handlers"
 	"gatehouse/models"
+	"gatehouse/outbox"
 
 	"gatehouse/internal/testenv"
 )
@@ -65,6 +66,9 @@ type app struct {
 	logs  *syncBuffer
 	echo  *echo.Echo   // for its route table
 	spec  *openAPISpec // the served /openapi.json, which clients check answers against
+	// outbox delivers the app's mail; it runs (every 20 ms) only when an
+	// option set SMTP_URL (withMailpit), and tests may call SendDue.
+	outbox *outbox.Sender
 }
 
 // option changes the configuration an app starts with. cfg.BaseURL is
@@ -126,6 +130,16 @@ func newApp(t *testing.T, db database, opts ...option) *app {
 	if err != nil {
 		t.Fatalf("handlers: %v", err)
 	}
+	sender, err := outbox.New(store, cfg, clk.Now, log, svc.PrepareMail, outbox.Options{Poll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("outbox: %v", err)
+	}
+	if cfg.Mail.SMTPURL != nil {
+		ctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { sender.Run(ctx); close(done) }()
+		t.Cleanup(func() { stop(); <-done })
+	}
 	srv.Config.Handler = e
 	srv.Start()
 	t.Cleanup(srv.Close) // again, so it runs before the store closes (Close is idempotent)
@@ -135,7 +149,7 @@ func newApp(t *testing.T, db database, opts ...option) *app {
 		}
 	})
 	return &app{Server: srv, cfg: cfg, store: store, auth: svc, clock: clk, logs: logs,
-		echo: e, spec: &openAPISpec{url: srv.URL + "/openapi.json"}}
+		echo: e, spec: &openAPISpec{url: srv.URL + "/openapi.json"}, outbox: sender}
 }
 
 // syncBuffer is a log sink safe for concurrent requests.

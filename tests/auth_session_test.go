@@ -208,7 +208,10 @@ func TestLoginPageMessages(t *testing.T) {
 		"3": "Incorrect username or password",
 		"4": "You have been logged out",
 		"5": "Your session has expired",
-		"6": "", "x": "", "<script>": "",
+		"6": "If that address has an account, we have sent it a link to reset the password",
+		"7": "Your password has been changed. Log in with the new one.",
+		"8": "Your email address is verified",
+		"9": "", "x": "", "<script>": "",
 	}
 	for state, msg := range want {
 		got := c.get("/auth/login?state="+state, asHTML).wantStatus(t, http.StatusOK).doc(t).Find("#message").Text()

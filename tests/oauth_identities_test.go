@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"gatehouse/internal/testenv"
 	"gatehouse/tests/githubtest"
 	"gatehouse/tests/oidctest"
 )
@@ -89,6 +90,24 @@ func TestOAuthIdentities(t *testing.T) {
 			fresh.callback(fresh.arrive(p, "google", true, "test-user@127.0.0.1"), true).wantStatus(t, http.StatusOK)
 			if me := fresh.me(); me.ID != squat.ID {
 				t.Errorf("after connecting from My info the provider logs in as %d, want %d", me.ID, squat.ID)
+			}
+		})
+
+		t.Run("a sign-up that confirmed its address through the mailed link is linked", func(t *testing.T) {
+			// Both emails verified (contract §6): the provider's, and the
+			// account's through its verification link.
+			p := startOIDC(t)
+			mp := testenv.StartMailpit(t)
+			app := newApp(t, db, withOIDCProvider("google", p), withMailpit(mp))
+			var owner userBody
+			app.client(t).post("/api/register", map[string]string{"email": demoEmail, "full_name": "Owner", "password": "owner's password"}).
+				wantStatus(t, http.StatusCreated).decode(t, &owner)
+			link := linkIn(t, mp.WaitForMail(t, demoEmail, 1)[0])
+			app.client(t).post("/api/email/verify", map[string]string{"token": tokenOf(t, link)}).wantStatus(t, http.StatusOK)
+			c := app.client(t)
+			c.callback(c.arrive(p, "google", true, "test-user@127.0.0.1"), true).wantStatus(t, http.StatusOK)
+			if me := c.me(); me.ID != owner.ID || !cmp.Equal(me.Providers, []string{"password", "google"}) {
+				t.Errorf("the provider login is %d with %v, want the verified sign-up %d with password and google", me.ID, me.Providers, owner.ID)
 			}
 		})
 

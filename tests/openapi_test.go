@@ -490,7 +490,7 @@ func TestOpenAPIResponses(t *testing.T) {
 func TestOpenAPICheckCatchesDrift(t *testing.T) {
 	t.Parallel()
 	app := newApp(t, sqliteDB)
-	user := `{"id":1,"email":"ada@example.com","full_name":"Ada","scopes":["user:read"],"disabled":false,"created_at":"2026-01-02T03:04:05Z","providers":["password"],"mfa":false}`
+	user := `{"id":1,"email":"ada@example.com","full_name":"Ada","scopes":["user:read"],"disabled":false,"created_at":"2026-01-02T03:04:05Z","providers":["password"],"email_verified":true,"mfa":false}`
 	cases := []struct {
 		name, method, path string
 		status             int

@@ -1,0 +1,150 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// The purposes of an emailed link (contract §6).
+const (
+	LinkReset  = "reset"  // sets a new password
+	LinkVerify = "verify" // confirms the account's address
+	LinkChange = "change" // confirms a new address and moves the account to it
+)
+
+// EmailLink is a link mailed to someone: the SHA-256 of its random token
+// (the token itself is only in the mail), whose account, what it does,
+// and until when. It is used once: UseEmailLink deletes it.
+type EmailLink struct {
+	ID        uint64    `gorm:"primaryKey"`
+	TokenHash string    `gorm:"size:64;not null;uniqueIndex"`
+	UserID    uint64    `gorm:"not null;index"`
+	Purpose   string    `gorm:"size:8;not null"`
+	Email     string    `gorm:"size:254;not null"` // the address the link was mailed to
+	ExpiresAt time.Time `gorm:"not null;index"`
+	CreatedAt time.Time `gorm:"not null"`
+}
+
+// ReplaceEmailLink stores link and deletes the user's older links of the
+// same purpose in one transaction: a newer link replaces older ones.
+func (s *Store) ReplaceEmailLink(ctx context.Context, link *EmailLink) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("user_id = ? AND purpose = ?", link.UserID, link.Purpose).Delete(&EmailLink{}).Error; err != nil {
+			return err
+		}
+		return tx.Create(link).Error
+	})
+	return failed("store link", err)
+}
+
+// EmailLinkByHash is the live link (not expired at now) with this token
+// hash and one of purposes; ErrNotFound if none. It changes nothing: the
+// pages a link leads to read it before their button is pressed.
+func (s *Store) EmailLinkByHash(ctx context.Context, hash string, now time.Time, purposes ...string) (*EmailLink, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var l EmailLink
+	err := s.db.WithContext(ctx).Where("token_hash = ? AND expires_at > ? AND purpose IN ?", hash, now.UTC(), purposes).Take(&l).Error
+	if err != nil {
+		return nil, failed("link", err)
+	}
+	return &l, nil
+}
+
+// UseEmailLink spends the live link with this token hash and one of
+// purposes: it deletes it and returns it. Of two uses at once one gets
+// the link and the other ErrNotFound (the delete is conditional on the
+// row still being there). Call it inside Atomically with what the link
+// does, so a failure there leaves the link unspent.
+func (s *Store) UseEmailLink(ctx context.Context, hash string, now time.Time, purposes ...string) (*EmailLink, error) {
+	l, err := s.EmailLinkByHash(ctx, hash, now, purposes...)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	res := s.db.WithContext(ctx).Where("id = ?", l.ID).Delete(&EmailLink{})
+	if res.Error != nil {
+		return nil, failed("use link", res.Error)
+	}
+	if res.RowsAffected == 0 {
+		return nil, ErrNotFound
+	}
+	return l, nil
+}
+
+// DeleteEmailLinks deletes the user's links of purpose (all reset links
+// once the password has been reset).
+func (s *Store) DeleteEmailLinks(ctx context.Context, userID uint64, purpose string) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	return failed("delete links", s.db.WithContext(ctx).Where("user_id = ? AND purpose = ?", userID, purpose).Delete(&EmailLink{}).Error)
+}
+
+// DeleteExpiredEmailLinks drops links that expired before now.
+func (s *Store) DeleteExpiredEmailLinks(ctx context.Context, now time.Time) (int64, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	res := s.db.WithContext(ctx).Where("expires_at <= ?", now.UTC()).Delete(&EmailLink{})
+	return res.RowsAffected, failed("sweep links", res.Error)
+}
+
+// MarkEmailVerified marks the user's address verified, if it is still
+// email (a link to an address the account has since left verifies
+// nothing: ErrNotFound).
+func (s *Store) MarkEmailVerified(ctx context.Context, userID uint64, email string) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND email = ?", userID, email).Update("email_verified", true)
+	if res.Error == nil && res.RowsAffected == 0 {
+		var n int64
+		if err := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND email = ? AND email_verified", userID, email).Count(&n).Error; err != nil {
+			return failed("mark verified", err)
+		}
+		if n == 0 {
+			return ErrNotFound
+		}
+	}
+	return failed("mark verified", res.Error)
+}
+
+// ChangeEmail moves the user to email, verified (a confirmed address
+// change). An address in use is ErrEmailTaken.
+func (s *Store) ChangeEmail(ctx context.Context, userID uint64, email string) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).
+		Updates(map[string]any{"email": CanonicalEmail(email), "email_verified": true})
+	if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
+		return ErrEmailTaken
+	}
+	if res.Error == nil && res.RowsAffected == 0 {
+		return ErrNotFound
+	}
+	return failed("change email", res.Error)
+}
+
+// loginSeen is SeenLogin's query: two EXISTS that each stop at their
+// first row — the same IP on idx_events_user_ip, any login on
+// idx_events_user_at.
+const loginSeen = `SELECT
+ EXISTS (SELECT 1 FROM events WHERE user_id = ? AND ip = ? AND user_agent = ? AND kind = ? AND at > ?),
+ EXISTS (SELECT 1 FROM events WHERE user_id = ? AND at > ? AND kind = ?)`
+
+// SeenLogin reports, in one indexed query, whether the user logged in
+// from this IP and User-Agent since since (seen), and whether they logged
+// in at all since then (loggedIn).
+func (s *Store) SeenLogin(ctx context.Context, userID uint64, ip, userAgent string, since time.Time) (seen, loggedIn bool, err error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var a, b uint64
+	since = since.UTC()
+	err = s.query(ctx, loginSeen, []any{userID, ip, userAgent, EventLoginSucceeded, since, userID, since, EventLoginSucceeded},
+		func(scan func(...any) error) error { return scan(&a, &b) })
+	return a == 1, b == 1, failed("seen login", err)
+}
