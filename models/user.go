@@ -92,7 +92,7 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	u.Email = CanonicalEmail(u.Email)
-	err := s.db.WithContext(ctx).Create(u).Error
+	err := s.write(ctx, func(db *gorm.DB) error { return db.Create(u).Error })
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return ErrEmailTaken
 	}
