@@ -6,6 +6,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -33,6 +34,11 @@ type Store struct {
 	// through stmts, on the one pool.
 	reads *sqliteReads
 	stmts *stmtCache
+	// galera is set when the server is a Galera cluster node: then the
+	// reads that decide whether a session lives wait until the node has
+	// applied every write committed anywhere in the cluster (caller.go).
+	galera bool
+	caller callerQueries
 }
 
 // Open connects to databaseURL: sqlite://relative/path.db,
@@ -71,7 +77,14 @@ func Open(databaseURL string, timeout time.Duration) (*Store, error) {
 		sqlDB.SetMaxIdleConns(20) // a busy instance keeps its connections instead of redialling
 		sqlDB.SetConnMaxLifetime(5 * time.Minute)
 		s.stmts = &stmtCache{db: sqlDB}
+		ctx, cancel := s.deadline(context.Background())
+		defer cancel()
+		if s.galera, err = isGalera(ctx, sqlDB); err != nil {
+			sqlDB.Close()
+			return nil, fmt.Errorf("DATABASE_URL: cannot connect: %w", err)
+		}
 	}
+	s.caller = callerQueriesFor(s.galera)
 	return s, nil
 }
 
@@ -108,11 +121,15 @@ func dialectorFor(databaseURL string, timeout time.Duration) (gorm.Dialector, st
 	case "mysql":
 		u, err := url.Parse(databaseURL)
 		if err != nil || u.Host == "" || strings.Trim(u.Path, "/") == "" {
-			return nil, "", errors.New("DATABASE_URL must look like mysql://USER:PASS@HOST:PORT/DB")
+			return nil, "", errors.New("DATABASE_URL must look like mysql://USER:PASS@HOST:PORT[,HOST:PORT…]/DB")
+		}
+		addrs, err := splitHosts(u.Host)
+		if err != nil {
+			return nil, "", err
 		}
 		cfg := mysqldriver.NewConfig()
 		cfg.Net = "tcp"
-		cfg.Addr = u.Host
+		cfg.Addr = addrs[0]
 		cfg.DBName = strings.Trim(u.Path, "/")
 		if u.User != nil {
 			cfg.User = u.User.Username()
@@ -128,10 +145,15 @@ func dialectorFor(databaseURL string, timeout time.Duration) (gorm.Dialector, st
 		if u.RawQuery != "" {
 			dsn += "&" + u.RawQuery // the caller's params win over our defaults
 		}
-		if _, err := mysqldriver.ParseDSN(dsn); err != nil {
+		cfg, err = mysqldriver.ParseDSN(dsn)
+		if err != nil {
 			return nil, "", errors.New("DATABASE_URL has a parameter the MySQL driver does not accept")
 		}
-		return mysql.Open(dsn), "", nil
+		connector, err := newHostConnector(cfg, addrs)
+		if err != nil {
+			return nil, "", errors.New("DATABASE_URL has a parameter the MySQL driver does not accept")
+		}
+		return mysql.New(mysql.Config{Conn: sql.OpenDB(connector)}), "", nil
 	default:
 		return nil, "", fmt.Errorf("DATABASE_URL scheme %q is not supported (use sqlite:// or mysql://)", scheme)
 	}

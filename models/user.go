@@ -104,9 +104,12 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	var u User
-	err := s.db.WithContext(ctx).Where("email = ?", CanonicalEmail(email)).Take(&u).Error
-	if err != nil {
-		return nil, failed("user by email", err)
+	res := s.db.WithContext(ctx).Raw(s.caller.userByEmail, CanonicalEmail(email)).Scan(&u)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return nil, ErrNotFound
+	}
+	if res.Error != nil {
+		return nil, failed("user by email", res.Error)
 	}
 	return &u, nil
 }

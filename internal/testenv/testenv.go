@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -71,7 +72,9 @@ func DatabaseURL(t testing.TB, db, collation string) string {
 		t.Fatalf("TEST_DATABASE_URL: %v", err)
 	}
 	cfg := mysqldriver.NewConfig()
-	cfg.Net, cfg.Addr, cfg.User = "tcp", u.Host, u.User.Username()
+	// A cluster's URL names several hosts: DDL replicates, so the first will do.
+	host, _, _ := strings.Cut(u.Host, ",")
+	cfg.Net, cfg.Addr, cfg.User = "tcp", host, u.User.Username()
 	cfg.Passwd, _ = u.User.Password()
 	admin, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
