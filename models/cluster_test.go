@@ -1,0 +1,223 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	mysqldriver "github.com/go-sql-driver/mysql"
+	"gorm.io/gorm"
+
+	"gatehouse/internal/testenv"
+)
+
+// openOn opens and migrates (once per database: Migrate is idempotent)
+// a store on databaseURL.
+func openOn(t *testing.T, databaseURL string) *Store {
+	t.Helper()
+	s, err := Open(databaseURL, 0)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatalf("migrate: %v", err)
+	}
+	return s
+}
+
+// rawOn opens a plain connection pool (no Gatehouse in between) on one
+// host of databaseURL.
+func rawOn(t *testing.T, databaseURL, host string) *sql.DB {
+	t.Helper()
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := mysqldriver.NewConfig()
+	cfg.Net, cfg.Addr, cfg.User, cfg.DBName, cfg.ParseTime = "tcp", host, u.User.Username(), strings.Trim(u.Path, "/"), true
+	cfg.Passwd, _ = u.User.Password()
+	raw, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { raw.Close() })
+	return raw
+}
+
+// TestCausalSessionRead: a session ended through one node is ended for a
+// read through another by the very next query, even while that node has
+// not applied the delete yet. The node is held behind with FLUSH TABLES
+// WITH READ LOCK (which pauses its applier): a plain read there still
+// finds the session, the store's read waits until the node caught up and
+// then finds none.
+func TestCausalSessionRead(t *testing.T) {
+	cluster := testenv.Cluster(t)
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := testenv.ClusterDatabaseURL(t, cluster)
+	nodes := testenv.Nodes(t, cluster)
+	one := openOn(t, testenv.OnNodes(t, dbURL, nodes[0]))
+	two := openOn(t, testenv.OnNodes(t, dbURL, nodes[1]))
+	if !one.galera || !two.galera {
+		t.Fatal("the cluster's nodes were not recognised as Galera nodes")
+	}
+
+	u := addAccount(t, one, "ada@example.com", "user:read", false)
+	for round := range 3 {
+		sess := addSession(t, one, u.ID, fmt.Sprintf("round%d", round))
+		// Warm: the store's pooled connection to node two is in use
+		// before the node is held (a new one would go elsewhere: a held
+		// node is not Synced).
+		if _, _, _, err := two.SessionByPublicID(ctx, sess.PublicID, ""); err != nil {
+			t.Fatalf("round %d: read before the delete: %v", round, err)
+		}
+
+		held := rawOn(t, dbURL, nodes[1])
+		lock, err := held.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := lock.ExecContext(ctx, "FLUSH TABLES WITH READ LOCK"); err != nil {
+			t.Fatalf("hold node two: %v", err)
+		}
+		if err := one.DeleteSession(ctx, sess.PublicID, 0); err != nil {
+			t.Fatalf("round %d: delete on node one: %v", round, err)
+		}
+		var n int
+		if err := held.QueryRowContext(ctx, "SELECT COUNT(*) FROM sessions WHERE public_id = ?", sess.PublicID).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 1 {
+			lock.Close()
+			t.Fatalf("round %d: node two already applied the delete (%d rows): the test cannot see lag", round, n)
+		}
+
+		got := make(chan error, 1)
+		go func() {
+			_, _, _, err := two.SessionByPublicID(ctx, sess.PublicID, "")
+			got <- err
+		}()
+		select {
+		case err := <-got:
+			lock.Close()
+			t.Fatalf("round %d: the read through the lagging node answered (%v) before the node caught up", round, err)
+		case <-time.After(300 * time.Millisecond):
+		}
+		if _, err := lock.ExecContext(ctx, "UNLOCK TABLES"); err != nil {
+			t.Fatal(err)
+		}
+		lock.Close()
+		if err := <-got; !errors.Is(err, ErrNotFound) {
+			t.Fatalf("round %d: read through node two after the delete on node one: got %v, want %v", round, err, ErrNotFound)
+		}
+	}
+}
+
+// TestCertificationConflictRetried: two nodes changing the same row at
+// once make one commit fail certification (1213); the store runs it again,
+// so both writes succeed and neither is applied twice.
+func TestCertificationConflictRetried(t *testing.T) {
+	cluster := testenv.Cluster(t)
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := testenv.ClusterDatabaseURL(t, cluster)
+	nodes := testenv.Nodes(t, cluster)
+	stores := []*Store{openOn(t, testenv.OnNodes(t, dbURL, nodes[0])), openOn(t, testenv.OnNodes(t, dbURL, nodes[1]))}
+	u := addAccount(t, stores[0], "ada@example.com", "user:read", false)
+	sess := addSession(t, stores[0], u.ID, "shared")
+
+	// Without the retry, rounds of concurrent touches of one session from
+	// two nodes meet a certification failure within a few rounds; count
+	// them on the raw driver to prove the conflict is real.
+	conflicts := 0
+	raws := []*sql.DB{rawOn(t, dbURL, nodes[0]), rawOn(t, dbURL, nodes[1])}
+	for round := 0; round < 200 && conflicts == 0; round++ {
+		errs := make([]error, 2)
+		testenv.FanOut(2, func(i int) {
+			errs[i] = touchInTx(ctx, raws[i], sess.PublicID, time.Now().UTC().Add(time.Duration(round*2+i)*time.Millisecond))
+		})
+		for _, err := range errs {
+			if rolledBack(err) {
+				conflicts++
+			} else if err != nil {
+				t.Fatalf("raw touch: %v", err)
+			}
+		}
+	}
+	if conflicts == 0 {
+		t.Fatal("no certification conflict in 200 rounds of raw concurrent writes: the test cannot show the retry")
+	}
+
+	for round := range 100 {
+		errs := make([]error, 2)
+		testenv.FanOut(2, func(i int) {
+			errs[i] = stores[i].transaction(ctx, func(tx *gorm.DB) error {
+				return tx.Model(&Session{}).Where("public_id = ?", sess.PublicID).
+					Update("last_seen_at", time.Now().UTC().Add(time.Duration(round)*time.Second)).Error
+			})
+		})
+		for i, err := range errs {
+			if err != nil {
+				t.Fatalf("round %d: write through node %d: %v", round, i+1, err)
+			}
+		}
+	}
+}
+
+// touchInTx updates a session's last_seen_at in a transaction that reads
+// the row first, on a raw pool: no retry.
+func touchInTx(ctx context.Context, db *sql.DB, publicID string, at time.Time) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var seen time.Time
+	if err := tx.QueryRowContext(ctx, "SELECT last_seen_at FROM sessions WHERE public_id = ?", publicID).Scan(&seen); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE sessions SET last_seen_at = ? WHERE public_id = ?", at, publicID); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// TestNotSyncedNodeAvoided: a node that is up but not Synced (here held
+// with FLUSH TABLES WITH READ LOCK, which desyncs it) gets no new
+// connections while another node is listed; alone, it is refused.
+func TestNotSyncedNodeAvoided(t *testing.T) {
+	cluster := testenv.Cluster(t)
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := testenv.ClusterDatabaseURL(t, cluster)
+	nodes := testenv.Nodes(t, cluster)
+	openOn(t, dbURL) // migrate
+
+	held := rawOn(t, dbURL, nodes[2])
+	lock, err := held.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Close()
+	if _, err := lock.ExecContext(ctx, "FLUSH TABLES WITH READ LOCK"); err != nil {
+		t.Fatalf("hold node three: %v", err)
+	}
+
+	s := openOn(t, testenv.OnNodes(t, dbURL, nodes[2], nodes[0]))
+	var port int
+	if err := s.db.Raw("SELECT @@port").Scan(&port).Error; err != nil {
+		t.Fatal(err)
+	}
+	if want := nodes[0]; fmt.Sprintf("127.0.0.1:%d", port) != want {
+		t.Errorf("connected to port %d, want the synced node %s", port, want)
+	}
+	if _, err := Open(testenv.OnNodes(t, dbURL, nodes[2]), 0); err == nil || !errors.Is(err, errNotSynced) {
+		t.Errorf("open on the held node alone: got %v, want %v", err, errNotSynced)
+	}
+}
