@@ -50,13 +50,13 @@ func rawOn(t *testing.T, databaseURL, host string) *sql.DB {
 	return raw
 }
 
-// TestCausalSessionRead: a session ended through one node is ended for a
+// TestClusterCausalSessionRead: a session ended through one node is ended for a
 // read through another by the very next query, even while that node has
 // not applied the delete yet. The node is held behind with FLUSH TABLES
 // WITH READ LOCK (which pauses its applier): a plain read there still
 // finds the session, the store's read waits until the node caught up and
 // then finds none.
-func TestCausalSessionRead(t *testing.T) {
+func TestClusterCausalSessionRead(t *testing.T) {
 	cluster := testenv.Cluster(t)
 	t.Parallel()
 	ctx := context.Background()
@@ -119,10 +119,10 @@ func TestCausalSessionRead(t *testing.T) {
 	}
 }
 
-// TestCertificationConflictRetried: two nodes changing the same row at
+// TestClusterCertificationConflictRetried: two nodes changing the same row at
 // once make one commit fail certification (1213); the store runs it again,
 // so both writes succeed and neither is applied twice.
-func TestCertificationConflictRetried(t *testing.T) {
+func TestClusterCertificationConflictRetried(t *testing.T) {
 	cluster := testenv.Cluster(t)
 	t.Parallel()
 	ctx := context.Background()
@@ -188,10 +188,10 @@ func touchInTx(ctx context.Context, db *sql.DB, publicID string, at time.Time) e
 	return tx.Commit()
 }
 
-// TestNotSyncedNodeAvoided: a node that is up but not Synced (here held
+// TestClusterNotSyncedNodeAvoided: a node that is up but not Synced (here held
 // with FLUSH TABLES WITH READ LOCK, which desyncs it) gets no new
 // connections while another node is listed; alone, it is refused.
-func TestNotSyncedNodeAvoided(t *testing.T) {
+func TestClusterNotSyncedNodeAvoided(t *testing.T) {
 	cluster := testenv.Cluster(t)
 	t.Parallel()
 	ctx := context.Background()

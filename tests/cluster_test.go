@@ -202,7 +202,7 @@ func call(hc *http.Client, method, target string, form url.Values, bearerToken s
 	return o
 }
 
-// TestNodeLoss kills a database node under load (issue 13). Two
+// TestClusterNodeLoss kills a database node under load (issue 13). Two
 // instances — one on node 1, the other on node 2, each listing all three
 // — serve logins and /api/me from several clients while node 1 is killed
 // with SIGKILL and, later, started again. Requests in flight when it dies
@@ -211,7 +211,7 @@ func call(hc *http.Client, method, target string, form url.Values, bearerToken s
 // lost; and the node's return changes nothing a client sees. The cluster
 // is the test's own: killing a node of the shared one would break the
 // tests running beside it.
-func TestNodeLoss(t *testing.T) {
+func TestClusterNodeLoss(t *testing.T) {
 	testenv.Cluster(t)
 	t.Parallel()
 	c := startCluster(t)
