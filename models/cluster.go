@@ -85,7 +85,7 @@ const wsrepState = "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_local_stat
 // errNotSynced refuses a Galera node that is up but not part of the
 // primary component or not synced with it (joining, donor, desynced):
 // it would refuse queries or serve stale reads.
-var errNotSynced = errors.New("Galera node not synced (wsrep_local_state is not 4 or wsrep_ready is not ON)")
+var errNotSynced = errors.New("node not synced with its Galera cluster (wsrep_local_state is not 4 or wsrep_ready is not ON)")
 
 // ready checks, on a new connection, that its server may serve clients:
 // any server that is not a Galera node, or a Galera node that is Synced

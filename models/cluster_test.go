@@ -221,3 +221,70 @@ func TestClusterNotSyncedNodeAvoided(t *testing.T) {
 		t.Errorf("open on the held node alone: got %v, want %v", err, errNotSynced)
 	}
 }
+
+// BenchmarkClusterSessionLookup measures what the causal read costs: the
+// session lookup through one Galera node as requests make it (with
+// wsrep_sync_wait) and the same prepared statement without the wait, and,
+// with writes committing through another node meanwhile, both again (the
+// wait then has something to wait for).
+func BenchmarkClusterSessionLookup(b *testing.B) {
+	cluster := testenv.Cluster(b)
+	ctx := context.Background()
+	dbURL := testenv.ClusterDatabaseURL(b, cluster)
+	nodes := testenv.Nodes(b, cluster)
+	s, err := Open(testenv.OnNodes(b, dbURL, nodes[0]), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	writer, err := Open(testenv.OnNodes(b, dbURL, nodes[1]), 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { writer.Close() })
+	u := &User{Email: "ada@example.com", FullName: "Ada", Scopes: "user:read"}
+	if err := s.CreateUser(ctx, u); err != nil {
+		b.Fatal(err)
+	}
+	sess := &Session{TokenHash: "hash", PublicID: "ada-1", UserID: u.ID, CreatedAt: base, LastSeenAt: base, ExpiresAt: base}
+	if err := s.CreateSession(ctx, sess, ""); err != nil {
+		b.Fatal(err)
+	}
+	lookups := map[string]string{"causal": causal + callerByPublicID, "plain": callerByPublicID}
+	for _, load := range []string{"idle", "writes elsewhere"} {
+		for _, name := range []string{"causal", "plain"} {
+			b.Run(load+"/"+name, func(b *testing.B) {
+				stop := make(chan struct{})
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for i := 0; load != "idle"; i++ {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						_ = writer.TouchSession(ctx, sess.PublicID, base.Add(time.Duration(i)*time.Millisecond))
+					}
+				}()
+				var sink Session
+				var su User
+				var live bool
+				for b.Loop() {
+					err := s.queryRow(ctx, lookups[name], []any{"", sess.PublicID}, &sink.TokenHash, &sink.PublicID, &sink.UserID,
+						&sink.Scopes, &sink.IP, &sink.UserAgent, &sink.CreatedAt, &sink.LastSeenAt, &sink.ExpiresAt,
+						&su.ID, &su.Email, &su.FullName, &su.PasswordHash, &su.Scopes, &su.Disabled, &su.EmailVerified,
+						&su.CreatedAt, &su.UpdatedAt, &su.LinkedProviders, &live)
+					if err != nil {
+						b.Fatal(err)
+					}
+				}
+				close(stop)
+				<-done
+			})
+		}
+	}
+}
