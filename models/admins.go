@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"time"
 
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
@@ -89,6 +90,9 @@ func (s *Store) changeUser(ctx context.Context, op string, guard bool, change fu
 		if err != nil {
 			return err
 		}
+		if err := s.claimAdminWriters(tx, before); err != nil {
+			return err
+		}
 		if err := change(tx); err != nil {
 			return err
 		}
@@ -108,4 +112,22 @@ func (s *Store) changeUser(ctx context.Context, op string, guard bool, change fu
 		return ErrLastAdmin
 	}
 	return failed(op, err)
+}
+
+// claimAdminWriters makes a guarded change write every administrator row
+// it locked, on a Galera cluster. Row locks are a node's own there: two
+// administrators demoting each other through two nodes each lock both rows
+// on their own node, change one row each, and both commit (write skew),
+// leaving no administrator. Certification compares only the rows written,
+// so every guarded change also writes the rows it judged by (updated_at,
+// moved on by at least a millisecond so the row really changes): two of
+// them at once then conflict, one fails certification, and its retry
+// (s.transaction) sees the other's change. A single server needs none of
+// this: the locks already queue the two changes.
+func (s *Store) claimAdminWriters(tx *gorm.DB, ids []uint64) error {
+	if !s.galera || len(ids) == 0 {
+		return nil
+	}
+	return tx.Model(&User{}).Where("id IN ?", ids).
+		UpdateColumn("updated_at", gorm.Expr("GREATEST(?, updated_at + INTERVAL 1000 MICROSECOND)", time.Now().UTC())).Error
 }

@@ -288,3 +288,50 @@ func BenchmarkClusterSessionLookup(b *testing.B) {
 		}
 	}
 }
+
+// TestClusterLastAdmin: two administrators demote each other at once,
+// each through its own node. Row locks are a node's own, so only a
+// certification conflict can refuse one of them: exactly one change may
+// win, as on one server (TestLastAdminConcurrent).
+func TestClusterLastAdmin(t *testing.T) {
+	cluster := testenv.Cluster(t)
+	t.Parallel()
+	ctx := context.Background()
+	dbURL := testenv.ClusterDatabaseURL(t, cluster)
+	nodes := testenv.Nodes(t, cluster)
+	stores := []*Store{openOn(t, testenv.OnNodes(t, dbURL, nodes[0])), openOn(t, testenv.OnNodes(t, dbURL, nodes[1]))}
+	readOnly := "admin:read"
+	for round := range 20 {
+		a := addAccount(t, stores[0], fmt.Sprintf("a%d@example.com", round), allScopes, false)
+		b := addAccount(t, stores[0], fmt.Sprintf("b%d@example.com", round), allScopes, false)
+		if round > 0 { // the previous round's survivor steps aside
+			err := stores[0].db.Model(&User{}).Where("email LIKE ? OR email LIKE ?", fmt.Sprintf("a%d@%%", round-1), fmt.Sprintf("b%d@%%", round-1)).
+				Update("disabled", true).Error
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		targets := []uint64{b.ID, a.ID}
+		errs := make([]error, 2)
+		testenv.FanOut(2, func(i int) {
+			_, errs[i] = stores[i].ApplyUserChanges(ctx, targets[i], UserChanges{Scopes: &readOnly})
+		})
+		refused := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+			case errors.Is(err, ErrLastAdmin):
+				refused++
+			default:
+				t.Fatalf("round %d: got %v, want success or %v", round, err, ErrLastAdmin)
+			}
+		}
+		left, err := stores[1].AdminWriters(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if refused != 1 || len(left) != 1 {
+			t.Fatalf("round %d: %d of 2 changes refused, %d administrators left; want 1 and 1", round, refused, len(left))
+		}
+	}
+}
