@@ -82,7 +82,11 @@ func (s *Store) AdminWriters(ctx context.Context) ([]uint64, error) {
 // system that had none to begin with is not made worse by the change, so
 // it is not refused. Enabling or renaming a user is not guarded.
 func (s *Store) changeUser(ctx context.Context, op string, guard bool, change func(tx *gorm.DB) error) error {
-	err := s.transaction(ctx, func(tx *gorm.DB) error {
+	run := s.transaction
+	if guard {
+		run = s.caughtUpTransaction // it judges by every administrator, wherever just made
+	}
+	err := run(ctx, func(tx *gorm.DB) error {
 		if !guard {
 			return change(tx)
 		}

@@ -141,7 +141,7 @@ func (s *Store) DeleteIdentity(ctx context.Context, userID uint64, provider stri
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	var refused error
-	err := s.transaction(ctx, func(tx *gorm.DB) error {
+	err := s.caughtUpTransaction(ctx, func(tx *gorm.DB) error {
 		var u User
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&u, userID).Error; err != nil {
 			return err

@@ -47,6 +47,27 @@ func (s *Store) transaction(ctx context.Context, fn func(tx *gorm.DB) error) err
 	return retry(ctx, func() error { return s.db.WithContext(ctx).Transaction(fn) })
 }
 
+// caughtUpTransaction is transaction for a change that decides from what
+// it reads (the last administrator, the last way to log in): on a Galera
+// node it first waits, on the connection it then runs on, until the node
+// has applied every write the cluster committed (the causal wait of
+// caller.go), so its snapshot is not behind another node's. The wait must
+// come before BEGIN: inside a transaction MariaDB skips it. Elsewhere it
+// is transaction.
+func (s *Store) caughtUpTransaction(ctx context.Context, fn func(tx *gorm.DB) error) error {
+	if !s.galera {
+		return s.transaction(ctx, fn)
+	}
+	return retry(ctx, func() error {
+		return s.db.WithContext(ctx).Connection(func(conn *gorm.DB) error {
+			if err := conn.Exec(causal + "SELECT 1").Error; err != nil {
+				return err
+			}
+			return conn.Transaction(fn)
+		})
+	})
+}
+
 // write runs fn, one statement in autocommit, retried like transaction.
 func (s *Store) write(ctx context.Context, fn func(db *gorm.DB) error) error {
 	return retry(ctx, func() error { return fn(s.db.WithContext(ctx)) })

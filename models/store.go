@@ -162,7 +162,24 @@ func dialectorFor(databaseURL string, timeout time.Duration) (gorm.Dialector, st
 // Migrate creates or updates every table. serve, migrate and the tests all
 // use it, so there is one migration path.
 func (s *Store) Migrate(ctx context.Context) error {
-	db := s.db.WithContext(ctx)
+	if !s.galera {
+		return s.migrate(s.db.WithContext(ctx))
+	}
+	// On a Galera node every read of the migration waits until the node
+	// has applied what the cluster committed (wsrep_sync_wait, on the one
+	// connection it runs on): a table another instance just created
+	// through another node exists here too, not "already exists" after a
+	// stale look.
+	return s.db.WithContext(ctx).Connection(func(conn *gorm.DB) error {
+		if err := conn.Exec("SET SESSION wsrep_sync_wait = 1").Error; err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		defer conn.Exec("SET SESSION wsrep_sync_wait = 0")
+		return s.migrate(conn)
+	})
+}
+
+func (s *Store) migrate(db *gorm.DB) error {
 	if s.dialect == "mysql" {
 		// Emails and ids are compared exactly: no case- or accent-insensitive collation.
 		db = db.Set("gorm:table_options", "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
