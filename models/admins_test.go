@@ -210,6 +210,7 @@ func TestRolledBack(t *testing.T) {
 		{"a wrapped deadlock error", fmt.Errorf("update user: %w", &mysqldriver.MySQLError{Number: 1213}), true},
 		{"a lock wait timeout", &mysqldriver.MySQLError{Number: 1205}, true},
 		{"a duplicate key is not run again", &mysqldriver.MySQLError{Number: 1062}, false},
+		{"a Galera node outside the primary component: nothing ran", &mysqldriver.MySQLError{Number: 1047}, true},
 		{"a lost connection is not run again: the commit may have happened", mysqldriver.ErrInvalidConn, false},
 		{"the last-administrator refusal", ErrLastAdmin, false},
 		{"no error", nil, false},

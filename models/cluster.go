@@ -33,6 +33,10 @@ type hostConnector struct {
 	addrs []string
 	hosts []driver.Connector // one per address, same settings otherwise
 	last  atomic.Int64       // index of the host the last connection went to
+	// epochs count, per host, the times its connections were found
+	// refusing statements (1047): a connection made before the last time
+	// is stale (nodeConn).
+	epochs []atomic.Int64
 }
 
 // newHostConnector returns a connector that tries cfg with each of addrs.
@@ -47,6 +51,7 @@ func newHostConnector(cfg *mysqldriver.Config, addrs []string) (*hostConnector, 
 		}
 		c.hosts = append(c.hosts, conn)
 	}
+	c.epochs = make([]atomic.Int64, len(addrs))
 	return c, nil
 }
 
@@ -65,7 +70,7 @@ func (c *hostConnector) Connect(ctx context.Context) (driver.Conn, error) {
 		}
 		if err == nil {
 			c.last.Store(int64(h))
-			return conn, nil
+			return wrapConn(conn, &c.epochs[h]), nil
 		}
 		errs = append(errs, fmt.Errorf("%s: %w", c.addrs[h], err))
 		if ctx.Err() != nil {
@@ -159,4 +164,133 @@ func splitHosts(hostPart string) ([]string, error) {
 		addrs = append(addrs, h)
 	}
 	return addrs, nil
+}
+
+// A Galera node can leave the primary component while it stays up (a
+// network partition, its peers gone): it then refuses every statement
+// with 1047 (ER_UNKNOWN_COM_ERROR, "WSREP has not yet prepared node for
+// application use") until it rejoins. The pool would keep handing out its
+// connections, so a connection that meets 1047 makes every connection to
+// its node stale (the host's epoch moves on): database/sql closes a stale
+// one when it next takes it from the pool, instead of using it, and the
+// next one the hostConnector opens goes to a node that is Synced. One
+// statement per node meets the refusal; it was not run, so a write that
+// met it is retried like a certification failure (rolledBack).
+
+// notReady reports whether err is a node's refusal to run anything
+// because it is not part of the primary component (1047).
+func notReady(err error) bool {
+	var me *mysqldriver.MySQLError
+	return errors.As(err, &me) && me.Number == 1047
+}
+
+// mysqlConnection is what the MySQL driver's connection implements and
+// database/sql uses.
+type mysqlConnection interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.Pinger
+	driver.NamedValueChecker
+	driver.SessionResetter
+	driver.Validator
+}
+
+// nodeConn is a MySQL connection that goes stale when a connection to
+// its node meets a refusal (1047).
+type nodeConn struct {
+	mysqlConnection
+	host  *atomic.Int64 // its host's epoch
+	epoch int64         // the epoch it was made in
+}
+
+// wrapConn returns conn as a nodeConn of the host whose epoch is host, or
+// conn itself if the driver ever stops implementing what nodeConn
+// forwards.
+func wrapConn(conn driver.Conn, host *atomic.Int64) driver.Conn {
+	mc, ok := conn.(mysqlConnection)
+	if !ok {
+		return conn
+	}
+	return &nodeConn{mysqlConnection: mc, host: host, epoch: host.Load()}
+}
+
+func (c *nodeConn) stale() bool { return c.host.Load() != c.epoch }
+
+// check passes err on; a refusal makes the connections to the node stale,
+// unless they already were (a connection made since stays good).
+func (c *nodeConn) check(err error) error {
+	if notReady(err) {
+		c.host.CompareAndSwap(c.epoch, c.epoch+1)
+	}
+	return err
+}
+
+func (c *nodeConn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
+
+func (c *nodeConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	st, err := c.mysqlConnection.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, c.check(err)
+	}
+	if ms, ok := st.(mysqlStatement); ok {
+		return &nodeStmt{mysqlStatement: ms, conn: c}, nil
+	}
+	return st, nil
+}
+
+func (c *nodeConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	tx, err := c.mysqlConnection.BeginTx(ctx, opts)
+	return tx, c.check(err)
+}
+
+func (c *nodeConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	res, err := c.mysqlConnection.ExecContext(ctx, query, args)
+	return res, c.check(err)
+}
+
+func (c *nodeConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	rows, err := c.mysqlConnection.QueryContext(ctx, query, args)
+	return rows, c.check(err)
+}
+
+// ResetSession and IsValid are how database/sql asks whether a connection
+// may go back to the pool and be reused.
+func (c *nodeConn) ResetSession(ctx context.Context) error {
+	if c.stale() {
+		return driver.ErrBadConn
+	}
+	return c.mysqlConnection.ResetSession(ctx)
+}
+
+func (c *nodeConn) IsValid() bool { return !c.stale() && c.mysqlConnection.IsValid() }
+
+// mysqlStatement is what the MySQL driver's prepared statement implements.
+type mysqlStatement interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+	driver.NamedValueChecker
+	driver.ColumnConverter
+}
+
+// nodeStmt is a statement prepared on a nodeConn: its refusals make the
+// connection stale too.
+type nodeStmt struct {
+	mysqlStatement
+	conn *nodeConn
+}
+
+func (s *nodeStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	res, err := s.mysqlStatement.ExecContext(ctx, args)
+	return res, s.conn.check(err)
+}
+
+func (s *nodeStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	rows, err := s.mysqlStatement.QueryContext(ctx, args)
+	return rows, s.conn.check(err)
 }

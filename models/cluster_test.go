@@ -341,3 +341,82 @@ func TestClusterLastAdmin(t *testing.T) {
 		}
 	}
 }
+
+// TestClusterNodeLeavesPrimary: a node that stays up but leaves the
+// primary component (here cut off with gmcast.isolate) refuses every
+// statement with 1047. The first refusal drops every pooled connection to
+// it: a write is run again on another node, and at most one statement
+// meets the refusal.
+func TestClusterNodeLeavesPrimary(t *testing.T) {
+	cluster := testenv.Cluster(t)
+	// Not parallel: the cluster runs on two nodes meanwhile.
+	ctx := context.Background()
+	dbURL := testenv.ClusterDatabaseURL(t, cluster)
+	nodes := testenv.Nodes(t, cluster)
+	s := openOn(t, testenv.OnNodes(t, dbURL, nodes[2], nodes[0]))
+	u := addAccount(t, s, "ada@example.com", "user:read", false)
+	sess := addSession(t, s, u.ID, "isolated")
+	testenv.FanOut(8, func(int) { _, _, _, _ = s.SessionByPublicID(ctx, sess.PublicID, "") }) // several pooled connections to node three
+
+	raw := rawOn(t, dbURL, nodes[2])
+	state := func() string {
+		var name, value string
+		if err := raw.QueryRowContext(ctx, "SHOW STATUS LIKE 'wsrep_ready'").Scan(&name, &value); err != nil {
+			return err.Error()
+		}
+		return value
+	}
+	waitFor := func(want string) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for state() != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("node three: wsrep_ready still %q after 60 s, want %s", state(), want)
+			}
+			time.Sleep(100 * time.Millisecond) // polling Galera's own timeouts
+		}
+	}
+	if _, err := raw.ExecContext(ctx, "SET GLOBAL wsrep_provider_options = 'gmcast.isolate=1'"); err != nil {
+		t.Fatalf("isolate node three: %v", err)
+	}
+	t.Cleanup(func() {
+		if _, err := raw.ExecContext(ctx, "SET GLOBAL wsrep_provider_options = 'gmcast.isolate=0'"); err != nil {
+			t.Errorf("rejoin node three: %v", err)
+		}
+		waitFor("ON")
+		synced := rawOn(t, dbURL, nodes[2])
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			var name, value string
+			if err := synced.QueryRowContext(ctx, "SHOW STATUS LIKE 'wsrep_local_state'").Scan(&name, &value); err == nil && value == "4" {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("node three did not resync within 60 s")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
+	waitFor("OFF")
+
+	if err := s.TouchSession(ctx, sess.PublicID, base.Add(time.Hour)); err != nil {
+		t.Fatalf("a write while its node is outside the primary component: %v", err)
+	}
+	refused := 0
+	for range 20 {
+		_, _, _, err := s.SessionByPublicID(ctx, sess.PublicID, "")
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("a read while its node is outside the primary component: %v", err)
+		}
+		refused++
+	}
+	if refused > 0 {
+		t.Errorf("%d reads refused after the write met the refusal, want none", refused)
+	}
+	if _, _, _, err := s.SessionByPublicID(ctx, sess.PublicID, ""); err != nil {
+		t.Errorf("a read after the node's connections were dropped: %v", err)
+	}
+}

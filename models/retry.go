@@ -20,6 +20,8 @@ import (
 //   - 1205 (ER_LOCK_WAIT_TIMEOUT): a statement waited too long for a row
 //     lock. InnoDB rolls back only that statement; fn's error makes GORM
 //     roll back the rest, so again nothing was applied.
+//   - 1047: a Galera node that left the primary component refuses every
+//     statement; the retry runs on a connection to another node.
 //
 // Each is run again, a bounded number of times, within the caller's
 // deadline (s.deadline), rather than answered with a 503. Nothing else is
@@ -96,10 +98,12 @@ func retry(ctx context.Context, run func() error) error {
 
 // rolledBack reports whether err is a MySQL error after which the whole
 // write was rolled back and may safely run again: a deadlock or
-// certification failure (1213) or a lock wait timeout (1205).
+// certification failure (1213), a lock wait timeout (1205), or a Galera
+// node outside the primary component refusing the statement (1047; it
+// cannot commit anything, and its connection is dropped: cluster.go).
 func rolledBack(err error) bool {
 	var me *mysqldriver.MySQLError
-	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205)
+	return errors.As(err, &me) && (me.Number == 1213 || me.Number == 1205 || me.Number == 1047)
 }
 
 // deleteWhere deletes the rows of model's table that match the condition,
