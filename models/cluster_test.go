@@ -5,12 +5,9 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"testing"
 	"time"
 
-	mysqldriver "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 
 	"gatehouse/internal/testenv"
@@ -31,23 +28,13 @@ func openOn(t *testing.T, databaseURL string) *Store {
 	return s
 }
 
-// rawOn opens a plain connection pool (no Gatehouse in between) on one
-// host of databaseURL.
-func rawOn(t *testing.T, databaseURL, host string) *sql.DB {
+// onTwoNodes returns a fresh database on the cluster and two stores on
+// it, one through each of the first two nodes alone.
+func onTwoNodes(t *testing.T, cluster string) (dbURL string, nodes []string, stores []*Store) {
 	t.Helper()
-	u, err := url.Parse(databaseURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := mysqldriver.NewConfig()
-	cfg.Net, cfg.Addr, cfg.User, cfg.DBName, cfg.ParseTime = "tcp", host, u.User.Username(), strings.Trim(u.Path, "/"), true
-	cfg.Passwd, _ = u.User.Password()
-	raw, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { raw.Close() })
-	return raw
+	dbURL = testenv.ClusterDatabaseURL(t, cluster)
+	nodes = testenv.Nodes(t, cluster)
+	return dbURL, nodes, []*Store{openOn(t, testenv.OnNodes(t, dbURL, nodes[0])), openOn(t, testenv.OnNodes(t, dbURL, nodes[1]))}
 }
 
 // TestClusterCausalSessionRead: a session ended through one node is ended for a
@@ -61,10 +48,8 @@ func TestClusterCausalSessionRead(t *testing.T) {
 	// Not parallel: holding a node behind would fail the other cluster
 	// tests' connections to it (a held node is not Synced).
 	ctx := context.Background()
-	dbURL := testenv.ClusterDatabaseURL(t, cluster)
-	nodes := testenv.Nodes(t, cluster)
-	one := openOn(t, testenv.OnNodes(t, dbURL, nodes[0]))
-	two := openOn(t, testenv.OnNodes(t, dbURL, nodes[1]))
+	dbURL, nodes, stores := onTwoNodes(t, cluster)
+	one, two := stores[0], stores[1]
 	if !one.galera || !two.galera {
 		t.Fatal("the cluster's nodes were not recognised as Galera nodes")
 	}
@@ -79,7 +64,7 @@ func TestClusterCausalSessionRead(t *testing.T) {
 			t.Fatalf("round %d: read before the delete: %v", round, err)
 		}
 
-		held := rawOn(t, dbURL, nodes[1])
+		held := testenv.Node(t, dbURL, nodes[1])
 		lock, err := held.Conn(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -127,9 +112,7 @@ func TestClusterCertificationConflictRetried(t *testing.T) {
 	cluster := testenv.Cluster(t)
 	t.Parallel()
 	ctx := context.Background()
-	dbURL := testenv.ClusterDatabaseURL(t, cluster)
-	nodes := testenv.Nodes(t, cluster)
-	stores := []*Store{openOn(t, testenv.OnNodes(t, dbURL, nodes[0])), openOn(t, testenv.OnNodes(t, dbURL, nodes[1]))}
+	dbURL, nodes, stores := onTwoNodes(t, cluster)
 	u := addAccount(t, stores[0], "ada@example.com", "user:read", false)
 	sess := addSession(t, stores[0], u.ID, "shared")
 
@@ -137,7 +120,7 @@ func TestClusterCertificationConflictRetried(t *testing.T) {
 	// two nodes meet a certification failure within a few rounds; count
 	// them on the raw driver to prove the conflict is real.
 	conflicts := 0
-	raws := []*sql.DB{rawOn(t, dbURL, nodes[0]), rawOn(t, dbURL, nodes[1])}
+	raws := []*sql.DB{testenv.Node(t, dbURL, nodes[0]), testenv.Node(t, dbURL, nodes[1])}
 	var n int // node two has the session (a causal read, outside any transaction: it waits)
 	if err := raws[1].QueryRowContext(ctx, causal+"SELECT COUNT(*) FROM sessions WHERE public_id = ?", sess.PublicID).Scan(&n); err != nil || n != 1 {
 		t.Fatalf("the session on node two: %d rows, %v", n, err)
@@ -205,7 +188,7 @@ func TestClusterNotSyncedNodeAvoided(t *testing.T) {
 	nodes := testenv.Nodes(t, cluster)
 	openOn(t, dbURL) // migrate
 
-	held := rawOn(t, dbURL, nodes[2])
+	held := testenv.Node(t, dbURL, nodes[2])
 	lock, err := held.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -303,9 +286,7 @@ func TestClusterLastAdmin(t *testing.T) {
 	cluster := testenv.Cluster(t)
 	t.Parallel()
 	ctx := context.Background()
-	dbURL := testenv.ClusterDatabaseURL(t, cluster)
-	nodes := testenv.Nodes(t, cluster)
-	stores := []*Store{openOn(t, testenv.OnNodes(t, dbURL, nodes[0])), openOn(t, testenv.OnNodes(t, dbURL, nodes[1]))}
+	_, _, stores := onTwoNodes(t, cluster)
 	readOnly := "admin:read"
 	for round := range 20 {
 		a := addAccount(t, stores[0], fmt.Sprintf("a%d@example.com", round), allScopes, false)
@@ -358,7 +339,7 @@ func TestClusterNodeLeavesPrimary(t *testing.T) {
 	sess := addSession(t, s, u.ID, "isolated")
 	testenv.FanOut(8, func(int) { _, _, _, _ = s.SessionByPublicID(ctx, sess.PublicID, "") }) // several pooled connections to node three
 
-	raw := rawOn(t, dbURL, nodes[2])
+	raw := testenv.Node(t, dbURL, nodes[2])
 	state := func() string {
 		var name, value string
 		if err := raw.QueryRowContext(ctx, "SHOW STATUS LIKE 'wsrep_ready'").Scan(&name, &value); err != nil {
@@ -384,7 +365,7 @@ func TestClusterNodeLeavesPrimary(t *testing.T) {
 			t.Errorf("rejoin node three: %v", err)
 		}
 		waitFor("ON")
-		synced := rawOn(t, dbURL, nodes[2])
+		synced := testenv.Node(t, dbURL, nodes[2])
 		deadline := time.Now().Add(60 * time.Second)
 		for {
 			var name, value string

@@ -3,7 +3,6 @@ package tests
 import (
 	"bufio"
 	"bytes"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -17,8 +16,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	mysqldriver "github.com/go-sql-driver/mysql"
 
 	"gatehouse/config"
 	"gatehouse/internal/testenv"
@@ -118,7 +115,7 @@ func (c *cluster) restart(t *testing.T, n int, dbURL string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("restart node %d: %v\n%s", n, err, out)
 	}
-	db := rawNode(t, dbURL, testenv.Nodes(t, c.url)[n-1])
+	db := testenv.Node(t, dbURL, testenv.Nodes(t, c.url)[n-1])
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		var name, state string
@@ -131,24 +128,6 @@ func (c *cluster) restart(t *testing.T, n int, dbURL string) {
 		}
 		time.Sleep(200 * time.Millisecond) // polling a server that takes seconds to rejoin
 	}
-}
-
-// rawNode opens a plain pool on one node of dbURL's cluster.
-func rawNode(t *testing.T, dbURL, host string) *sql.DB {
-	t.Helper()
-	u, err := url.Parse(dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := mysqldriver.NewConfig()
-	cfg.Net, cfg.Addr, cfg.User, cfg.DBName = "tcp", host, u.User.Username(), strings.Trim(u.Path, "/")
-	cfg.Passwd, _ = u.User.Password()
-	db, err := sql.Open("mysql", cfg.FormatDSN())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 // loadOutcome is one request of the load: when it began and how it ended.

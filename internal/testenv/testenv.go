@@ -145,6 +145,25 @@ func OnNodes(t testing.TB, databaseURL string, hosts ...string) string {
 	return u.String()
 }
 
+// Node opens a plain connection pool (no Gatehouse in between) on one
+// host of databaseURL's cluster, closed in Cleanup.
+func Node(t testing.TB, databaseURL, host string) *sql.DB {
+	t.Helper()
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		t.Fatalf("database URL: %v", err)
+	}
+	cfg := mysqldriver.NewConfig()
+	cfg.Net, cfg.Addr, cfg.User, cfg.DBName, cfg.ParseTime = "tcp", host, u.User.Username(), strings.Trim(u.Path, "/"), true
+	cfg.Passwd, _ = u.User.Password()
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatalf("open %s: %v", host, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // RandomHex returns n random bytes in hex.
 func RandomHex(n int) string {
 	b := make([]byte, n)
