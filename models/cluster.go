@@ -275,7 +275,6 @@ type mysqlStatement interface {
 	driver.StmtExecContext
 	driver.StmtQueryContext
 	driver.NamedValueChecker
-	driver.ColumnConverter
 }
 
 // nodeStmt is a statement prepared on a nodeConn: its refusals make the
