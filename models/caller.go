@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 )
@@ -62,7 +63,10 @@ func callerQueriesFor(galera bool) callerQueries {
 	return q
 }
 
-// isGalera reports whether db's server is a Galera cluster node.
+// isGalera reports whether db's server is a node of a MariaDB Galera
+// cluster. The causal statements (SET STATEMENT … FOR) are MariaDB's, so a
+// Galera node of another make (Percona XtraDB Cluster) counts as a plain
+// server; there, DATABASE_URL's ?wsrep_sync_wait=1 makes reads causal.
 func isGalera(ctx context.Context, db *sql.DB) (bool, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -75,7 +79,14 @@ func isGalera(ctx context.Context, db *sql.DB) (bool, error) {
 		galera = status != nil
 		return err
 	})
-	return galera, err
+	if err != nil || !galera {
+		return false, err
+	}
+	var version string
+	if err := conn.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return false, err
+	}
+	return strings.Contains(version, "MariaDB"), nil
 }
 
 // SessionByTokenHash finds a session by the hash of its cookie token, with
