@@ -126,6 +126,11 @@ func (c Config) String() string {
 			u.User = url.UserPassword(u.User.Username(), "xxxxx")
 			db = u.String()
 		}
+	} else if err != nil {
+		// A URL that does not parse (a cluster's host list can be odd) may
+		// still hold a password: show only its scheme.
+		scheme, _, _ := strings.Cut(db, "://")
+		db = scheme + "://(unreadable)"
 	}
 	return fmt.Sprintf("addr=%s base_url=%s database=%s env=%s session_secret=%s jwt_secret=%s encryption_key=%s jwt_alg=%s access_token_ttl=%s idle=%s max_age=%s argon2=%d/%d/%d registration=%t providers=%s smtp=%s mail_from=%q",
 		c.Addr, c.BaseURL, db, c.AppEnv, mask(c.SessionSecret), mask(c.JWTSecret), mask(c.EncryptionKey), c.JWTAlg, c.AccessTokenTTL,

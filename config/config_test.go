@@ -401,6 +401,27 @@ func TestConfigString(t *testing.T) {
 	}
 }
 
+// TestConfigStringDatabaseURLs: a cluster's URL names several hosts, and
+// one that does not parse as a URL shows no password either.
+func TestConfigStringDatabaseURLs(t *testing.T) {
+	t.Parallel()
+	const dbPassword = "hunter2hunter2"
+	cases := []struct{ url, want string }{
+		{"mysql://gatehouse:" + dbPassword + "@db1:3306,db2:3306,db3:3306/gatehouse", "gatehouse:xxxxx@db1:3306,db2:3306,db3:3306/gatehouse"},
+		{"mysql://gatehouse:" + dbPassword + "@[::1]:3306,db2/gatehouse", "database=mysql://(unreadable)"},
+	}
+	for _, tc := range cases {
+		cfg, err := load(t, map[string]string{"DATABASE_URL": tc.url})
+		if err != nil {
+			t.Fatalf("Load: got error %v, want none", err)
+		}
+		s := cfg.String()
+		if strings.Contains(s, dbPassword) || !strings.Contains(s, tc.want) {
+			t.Errorf("String: got %q, want %q in it and no password", s, tc.want)
+		}
+	}
+}
+
 func TestSecureCookies(t *testing.T) {
 	t.Parallel()
 	cases := []struct {

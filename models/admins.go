@@ -3,8 +3,8 @@ package models
 import (
 	"context"
 	"errors"
+	"time"
 
-	mysqldriver "github.com/go-sql-driver/mysql"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 )
@@ -73,60 +73,65 @@ func (s *Store) AdminWriters(ctx context.Context) ([]uint64, error) {
 	return ids, failed("list administrators", err)
 }
 
-// deadlockAttempts bounds how often a change is tried in all when MySQL
-// keeps choosing it as a deadlock victim.
-const deadlockAttempts = 3
-
-// changeUser runs change in one transaction and translates its error (op
+// changeUser runs change in one transaction (retried on a deadlock or a
+// certification conflict: s.transaction) and translates its error (op
 // names it for the log). When guard is set — the change can disable a user
 // or take scopes away — the transaction first locks the administrators
 // (lockAdminWriters), and after the change, if there were enabled holders of
 // admin:write before and none are left, rolls back with ErrLastAdmin. A
 // system that had none to begin with is not made worse by the change, so
 // it is not refused. Enabling or renaming a user is not guarded.
-// InnoDB can still pick the transaction as a deadlock victim (error 1213,
-// for example against an insert waiting on the gap locks); it has then
-// been rolled back whole, so it is run again, a bounded number of times,
-// within the caller's deadline, rather than answered with a 503.
 func (s *Store) changeUser(ctx context.Context, op string, guard bool, change func(tx *gorm.DB) error) error {
-	var err error
-	for attempt := 1; ; attempt++ {
-		err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-			if !guard {
-				return change(tx)
-			}
-			before, err := lockAdminWriters(tx)
-			if err != nil {
-				return err
-			}
-			if err := change(tx); err != nil {
-				return err
-			}
-			if len(before) == 0 {
-				return nil
-			}
-			after, err := lockAdminWriters(tx)
-			if err != nil {
-				return err
-			}
-			if len(after) == 0 {
-				return ErrLastAdmin
-			}
-			return nil
-		})
-		if attempt >= deadlockAttempts || !isDeadlock(err) || ctx.Err() != nil {
-			break
-		}
+	run := s.transaction
+	if guard {
+		run = s.caughtUpTransaction // it judges by every administrator, wherever just made
 	}
+	err := run(ctx, func(tx *gorm.DB) error {
+		if !guard {
+			return change(tx)
+		}
+		before, err := lockAdminWriters(tx)
+		if err != nil {
+			return err
+		}
+		if err := s.claimAdminWriters(tx, before); err != nil {
+			return err
+		}
+		if err := change(tx); err != nil {
+			return err
+		}
+		if len(before) == 0 {
+			return nil
+		}
+		after, err := lockAdminWriters(tx)
+		if err != nil {
+			return err
+		}
+		if len(after) == 0 {
+			return ErrLastAdmin
+		}
+		return nil
+	})
 	if errors.Is(err, ErrLastAdmin) {
 		return ErrLastAdmin
 	}
 	return failed(op, err)
 }
 
-// isDeadlock reports whether err is MySQL's "Deadlock found when trying to
-// get lock" (ER_LOCK_DEADLOCK).
-func isDeadlock(err error) bool {
-	var me *mysqldriver.MySQLError
-	return errors.As(err, &me) && me.Number == 1213
+// claimAdminWriters makes a guarded change write every administrator row
+// it locked, on a Galera cluster. Row locks are a node's own there: two
+// administrators demoting each other through two nodes each lock both rows
+// on their own node, change one row each, and both commit (write skew),
+// leaving no administrator. Certification compares only the rows written,
+// so every guarded change also writes the rows it judged by (updated_at,
+// moved on by at least a millisecond so the row really changes): two of
+// them at once then conflict, one fails certification, and its retry
+// (s.transaction) sees the other's change. A single server needs none of
+// this: the locks already queue the two changes.
+func (s *Store) claimAdminWriters(tx *gorm.DB, ids []uint64) error {
+	if !s.galera || len(ids) == 0 {
+		return nil
+	}
+	return tx.Model(&User{}).Where("id IN ?", ids).
+		UpdateColumn("updated_at", gorm.Expr("GREATEST(?, updated_at + INTERVAL 1000 MICROSECOND)", time.Now().UTC())).Error
 }

@@ -199,7 +199,7 @@ func TestLastAdminConcurrent(t *testing.T) {
 	}
 }
 
-func TestIsDeadlock(t *testing.T) {
+func TestRolledBack(t *testing.T) {
 	t.Parallel()
 	cases := []struct {
 		name string
@@ -208,14 +208,17 @@ func TestIsDeadlock(t *testing.T) {
 	}{
 		{"MySQL's deadlock error", &mysqldriver.MySQLError{Number: 1213, Message: "Deadlock found when trying to get lock"}, true},
 		{"a wrapped deadlock error", fmt.Errorf("update user: %w", &mysqldriver.MySQLError{Number: 1213}), true},
-		{"a lock wait timeout is not a deadlock", &mysqldriver.MySQLError{Number: 1205}, false},
+		{"a lock wait timeout", &mysqldriver.MySQLError{Number: 1205}, true},
+		{"a duplicate key is not run again", &mysqldriver.MySQLError{Number: 1062}, false},
+		{"a Galera node outside the primary component: nothing ran", &mysqldriver.MySQLError{Number: 1047}, true},
+		{"a lost connection is not run again: the commit may have happened", mysqldriver.ErrInvalidConn, false},
 		{"the last-administrator refusal", ErrLastAdmin, false},
 		{"no error", nil, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := isDeadlock(tc.err); got != tc.want {
-				t.Errorf("isDeadlock(%v): got %v, want %v", tc.err, got, tc.want)
+			if got := rolledBack(tc.err); got != tc.want {
+				t.Errorf("rolledBack(%v): got %v, want %v", tc.err, got, tc.want)
 			}
 		})
 	}

@@ -3,7 +3,9 @@ package models
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 )
@@ -32,10 +34,67 @@ FROM sessions s JOIN users u ON u.id = s.user_id LEFT JOIN signing_keys k ON k.k
 WHERE s.public_id = ?`
 )
 
+// causal makes a query on a Galera node wait until the node has applied
+// every write the cluster committed before it began (wsrep_sync_wait=1,
+// for this statement alone: MariaDB's SET STATEMENT). Galera replicates a
+// commit to every node before it returns, but the other nodes apply it a
+// moment later; without the wait a logout, revocation, disable or password
+// change made through one node could let the very next request, through
+// another, find the session still there. The wait is a round trip inside
+// the cluster; bench/run's Galera mode measures it. Only the reads that
+// decide whether a session lives, and the login's read of the account,
+// pay it; a plain MySQL or MariaDB never sees the prefix (a MySQL server
+// rejects the variable), and DATABASE_URL's ?wsrep_sync_wait=1 makes every
+// read of a connection causal instead.
+const causal = "SET STATEMENT wsrep_sync_wait=1 FOR "
+
+// callerQueries are the caller queries as this Store runs them.
+type callerQueries struct{ byTokenHash, byPublicID, userByEmail, refreshByHash string }
+
+// userByEmail is UserByEmail's query: a login must not let in a password
+// just changed, or an account just disabled, through another node.
+const userByEmail = "SELECT * FROM users WHERE email = ? LIMIT 1"
+
+func callerQueriesFor(galera bool) callerQueries {
+	q := callerQueries{byTokenHash: callerByTokenHash, byPublicID: callerByPublicID, userByEmail: userByEmail,
+		refreshByHash: refreshTokenByHash}
+	if galera {
+		q.byTokenHash, q.byPublicID, q.userByEmail = causal+q.byTokenHash, causal+q.byPublicID, causal+q.userByEmail
+		q.refreshByHash = causal + q.refreshByHash // a refresh after a logout on another node
+	}
+	return q
+}
+
+// isGalera reports whether db's server is a node of a MariaDB Galera
+// cluster. The causal statements (SET STATEMENT … FOR) are MariaDB's, so a
+// Galera node of another make (Percona XtraDB Cluster) counts as a plain
+// server; there, DATABASE_URL's ?wsrep_sync_wait=1 makes reads causal.
+func isGalera(ctx context.Context, db *sql.DB) (bool, error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close()
+	var galera bool
+	err = conn.Raw(func(dc any) error {
+		status, err := galeraStatus(ctx, dc.(driver.Conn))
+		galera = status != nil
+		return err
+	})
+	if err != nil || !galera {
+		return false, err
+	}
+	var version string
+	if err := conn.QueryRowContext(ctx, "SELECT VERSION()").Scan(&version); err != nil {
+		return false, err
+	}
+	return strings.Contains(version, "MariaDB"), nil
+}
+
 // SessionByTokenHash finds a session by the hash of its cookie token, with
 // its user, in one query; ErrNotFound if none.
 func (s *Store) SessionByTokenHash(ctx context.Context, hash string) (*Session, *User, error) {
-	sess, u, err := s.sessionWithUser(ctx, callerByTokenHash, []any{hash})
+	sess, u, err := s.sessionWithUser(ctx, s.caller.byTokenHash, []any{hash})
 	return sess, u, err
 }
 
@@ -44,7 +103,7 @@ func (s *Store) SessionByTokenHash(ctx context.Context, hash string) (*Session, 
 // the same query, whether the signing key kid names exists and is not
 // retired (always false for an empty kid: HS256 tokens have none).
 func (s *Store) SessionByPublicID(ctx context.Context, publicID, kid string) (sess *Session, u *User, keyLive bool, err error) {
-	sess, u, err = s.sessionWithUser(ctx, callerByPublicID, []any{kid, publicID}, &keyLive)
+	sess, u, err = s.sessionWithUser(ctx, s.caller.byPublicID, []any{kid, publicID}, &keyLive)
 	return sess, u, keyLive, err
 }
 

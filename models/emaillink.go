@@ -33,7 +33,7 @@ type EmailLink struct {
 func (s *Store) ReplaceEmailLink(ctx context.Context, link *EmailLink) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if err := tx.Where("user_id = ? AND purpose = ?", link.UserID, link.Purpose).Delete(&EmailLink{}).Error; err != nil {
 			return err
 		}
@@ -68,7 +68,7 @@ func (s *Store) UseEmailLink(ctx context.Context, hash string, now time.Time, pu
 	}
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).Where("id = ?", l.ID).Delete(&EmailLink{})
+	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB { return db.Where("id = ?", l.ID).Delete(&EmailLink{}) })
 	if res.Error != nil {
 		return nil, failed("use link", res.Error)
 	}
@@ -83,14 +83,16 @@ func (s *Store) UseEmailLink(ctx context.Context, hash string, now time.Time, pu
 func (s *Store) DeleteEmailLinks(ctx context.Context, userID uint64, purpose string) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	return failed("delete links", s.db.WithContext(ctx).Where("user_id = ? AND purpose = ?", userID, purpose).Delete(&EmailLink{}).Error)
+	return failed("delete links", s.writeResult(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Where("user_id = ? AND purpose = ?", userID, purpose).Delete(&EmailLink{})
+	}).Error)
 }
 
 // DeleteExpiredEmailLinks drops links that expired before now.
 func (s *Store) DeleteExpiredEmailLinks(ctx context.Context, now time.Time) (int64, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).Where("expires_at <= ?", now.UTC()).Delete(&EmailLink{})
+	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB { return db.Where("expires_at <= ?", now.UTC()).Delete(&EmailLink{}) })
 	return res.RowsAffected, failed("sweep links", res.Error)
 }
 
@@ -100,7 +102,9 @@ func (s *Store) DeleteExpiredEmailLinks(ctx context.Context, now time.Time) (int
 func (s *Store) MarkEmailVerified(ctx context.Context, userID uint64, email string) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND email = ?", userID, email).Update("email_verified", true)
+	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Model(&User{}).Where("id = ? AND email = ?", userID, email).Update("email_verified", true)
+	})
 	if res.Error == nil && res.RowsAffected == 0 {
 		var n int64
 		if err := s.db.WithContext(ctx).Model(&User{}).Where("id = ? AND email = ? AND email_verified", userID, email).Count(&n).Error; err != nil {
@@ -118,8 +122,10 @@ func (s *Store) MarkEmailVerified(ctx context.Context, userID uint64, email stri
 func (s *Store) ChangeEmail(ctx context.Context, userID uint64, email string) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).
-		Updates(map[string]any{"email": CanonicalEmail(email), "email_verified": true})
+	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Model(&User{}).Where("id = ?", userID).
+			Updates(map[string]any{"email": CanonicalEmail(email), "email_verified": true})
+	})
 	if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
 		return ErrEmailTaken
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // The kinds of security event (issue 4, item 7). Each is one row in a
@@ -108,7 +110,8 @@ func (e *Event) View() EventView {
 func (s *Store) AddEvent(ctx context.Context, e *Event) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	return failed("add event", s.db.WithContext(ctx).Create(e).Error)
+	err := s.write(ctx, func(db *gorm.DB) error { return db.Create(e).Error })
+	return failed("add event", err)
 }
 
 // eventsByUser is EventsByUser's query, on a statement prepared once: My
@@ -152,6 +155,6 @@ func (s *Store) EventsByUser(ctx context.Context, userID uint64, limit int) ([]E
 func (s *Store) DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).Where("at < ?", before).Delete(&Event{})
-	return res.RowsAffected, failed("sweep events", res.Error)
+	n, err := s.deleteWhere(ctx, &Event{}, "at < ?", before)
+	return n, failed("sweep events", err)
 }

@@ -79,7 +79,8 @@ func (s *Store) IdentitiesOf(ctx context.Context, userID uint64) ([]Identity, er
 func (s *Store) CreateIdentity(ctx context.Context, id *Identity) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		id.ID = 0 // a try rolled back after its insert has left the id behind
 		if err := tx.Create(id).Error; err != nil {
 			return err
 		}
@@ -98,7 +99,8 @@ func (s *Store) CreateUserWithIdentity(ctx context.Context, u *User, id *Identit
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	u.Email = CanonicalEmail(u.Email)
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		u.ID, id.ID = 0, 0 // a try rolled back after its inserts has left the ids behind
 		if err := tx.Create(u).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
 				return ErrEmailTaken
@@ -125,7 +127,9 @@ func (s *Store) CreateUserWithIdentity(ctx context.Context, u *User, id *Identit
 func (s *Store) SetIdentityEmail(ctx context.Context, identityID uint64, email string) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	err := s.db.WithContext(ctx).Model(&Identity{}).Where("id = ?", identityID).Update("email", email).Error
+	err := s.write(ctx, func(db *gorm.DB) error {
+		return db.Model(&Identity{}).Where("id = ?", identityID).Update("email", email).Error
+	})
 	return failed("set identity email", err)
 }
 
@@ -137,7 +141,7 @@ func (s *Store) DeleteIdentity(ctx context.Context, userID uint64, provider stri
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	var refused error
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.caughtUpTransaction(ctx, func(tx *gorm.DB) error {
 		var u User
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&u, userID).Error; err != nil {
 			return err

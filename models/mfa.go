@@ -65,10 +65,12 @@ func (s *Store) TOTPOf(ctx context.Context, userID uint64) (*TOTP, error) {
 func (s *Store) SetPendingTOTP(ctx context.Context, userID uint64, sealed []byte) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
-		Columns:   []clause.Column{{Name: "user_id"}},
-		DoUpdates: clause.AssignmentColumns([]string{"pending"}),
-	}).Create(&TOTP{UserID: userID, Pending: sealed}).Error
+	err := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "user_id"}},
+			DoUpdates: clause.AssignmentColumns([]string{"pending"}),
+		}).Create(&TOTP{UserID: userID, Pending: sealed})
+	}).Error
 	return failed("set up totp", err)
 }
 
@@ -81,7 +83,7 @@ func (s *Store) SetPendingTOTP(ctx context.Context, userID uint64, sealed []byte
 func (s *Store) EnableTOTP(ctx context.Context, userID uint64, pending []byte, step int64, codeHashes []string) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var t TOTP
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&t, userID).Error; err != nil {
 			return err
@@ -112,7 +114,7 @@ func (s *Store) DisableMFA(ctx context.Context, userID uint64, endSessions bool)
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	var ended int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&User{}).Where("id = ?", userID).Update("mfa_enabled", false)
 		if res.Error != nil {
 			return res.Error
@@ -148,9 +150,11 @@ func (s *Store) DisableMFA(ctx context.Context, userID uint64, endSessions bool)
 func (s *Store) UseTOTPStep(ctx context.Context, userID uint64, step int64) (bool, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).Model(&TOTP{}).
-		Where("user_id = ? AND secret IS NOT NULL AND last_step < ?", userID, step).
-		Update("last_step", step)
+	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Model(&TOTP{}).
+			Where("user_id = ? AND secret IS NOT NULL AND last_step < ?", userID, step).
+			Update("last_step", step)
+	})
 	return res.RowsAffected == 1, failed("use totp code", res.Error)
 }
 
@@ -160,9 +164,11 @@ func (s *Store) UseTOTPStep(ctx context.Context, userID uint64, step int64) (boo
 func (s *Store) UseRecoveryCode(ctx context.Context, userID uint64, codeHash string, now time.Time) (bool, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).Model(&RecoveryCode{}).
-		Where("user_id = ? AND code_hash = ? AND used_at IS NULL", userID, codeHash).
-		Update("used_at", now)
+	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Model(&RecoveryCode{}).
+			Where("user_id = ? AND code_hash = ? AND used_at IS NULL", userID, codeHash).
+			Update("used_at", now)
+	})
 	return res.RowsAffected == 1, failed("use recovery code", res.Error)
 }
 
@@ -172,7 +178,7 @@ func (s *Store) UseRecoveryCode(ctx context.Context, userID uint64, codeHash str
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID uint64, codeHashes []string) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		var u User
 		if err := tx.Clauses(clause.Locking{Strength: "UPDATE"}).Take(&u, userID).Error; err != nil {
 			return err
@@ -212,7 +218,7 @@ func (s *Store) RecoveryCodesLeft(ctx context.Context, userID uint64) (int64, er
 func (s *Store) CreatePendingLogin(ctx context.Context, p *PendingLogin) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	return failed("create pending login", s.db.WithContext(ctx).Create(p).Error)
+	return failed("create pending login", s.writeResult(ctx, func(db *gorm.DB) *gorm.DB { return db.Create(p) }).Error)
 }
 
 // PendingLoginByHash returns the pending login with token hash, if it is
@@ -237,7 +243,7 @@ func (s *Store) TryPendingLogin(ctx context.Context, hash string, now time.Time,
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	var p PendingLogin
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&PendingLogin{}).Where("token_hash = ? AND expires_at > ? AND tries < ?", hash, now, maxTries).
 			Update("tries", gorm.Expr("tries + 1"))
 		if res.Error != nil {
@@ -259,7 +265,7 @@ func (s *Store) TryPendingLogin(ctx context.Context, hash string, now time.Time,
 func (s *Store) DeletePendingLogin(ctx context.Context, hash string) (bool, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).Where("token_hash = ?", hash).Delete(&PendingLogin{})
+	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB { return db.Where("token_hash = ?", hash).Delete(&PendingLogin{}) })
 	return res.RowsAffected == 1, failed("delete pending login", res.Error)
 }
 
@@ -268,6 +274,6 @@ func (s *Store) DeletePendingLogin(ctx context.Context, hash string) (bool, erro
 func (s *Store) DeleteExpiredPendingLogins(ctx context.Context, now time.Time) (int64, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).Where("expires_at <= ?", now).Delete(&PendingLogin{})
+	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB { return db.Where("expires_at <= ?", now).Delete(&PendingLogin{}) })
 	return res.RowsAffected, failed("sweep pending logins", res.Error)
 }

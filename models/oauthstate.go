@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // OAuthState is a login through a provider that has begun and not yet
@@ -30,7 +32,8 @@ func (OAuthState) TableName() string { return "oauth_states" }
 func (s *Store) CreateOAuthState(ctx context.Context, st *OAuthState) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	return failed("create oauth state", s.db.WithContext(ctx).Create(st).Error)
+	err := s.write(ctx, func(db *gorm.DB) error { return db.Create(st).Error })
+	return failed("create oauth state", err)
 }
 
 // ConsumeOAuthState takes the state with hash out of the table and returns
@@ -44,11 +47,11 @@ func (s *Store) ConsumeOAuthState(ctx context.Context, hash string) (*OAuthState
 	if err := s.db.WithContext(ctx).Where("hash = ?", hash).Take(&st).Error; err != nil {
 		return nil, failed("oauth state", err)
 	}
-	res := s.db.WithContext(ctx).Where("hash = ?", hash).Delete(&OAuthState{})
-	if res.Error != nil {
-		return nil, failed("consume oauth state", res.Error)
+	n, err := s.deleteWhere(ctx, &OAuthState{}, "hash = ?", hash)
+	if err != nil {
+		return nil, failed("consume oauth state", err)
 	}
-	if res.RowsAffected != 1 {
+	if n != 1 {
 		return nil, ErrNotFound
 	}
 	return &st, nil
@@ -59,6 +62,6 @@ func (s *Store) ConsumeOAuthState(ctx context.Context, hash string) (*OAuthState
 func (s *Store) DeleteExpiredOAuthStates(ctx context.Context, now time.Time) (int64, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).Where("expires_at <= ?", now).Delete(&OAuthState{})
-	return res.RowsAffected, failed("sweep oauth states", res.Error)
+	n, err := s.deleteWhere(ctx, &OAuthState{}, "expires_at <= ?", now)
+	return n, failed("sweep oauth states", err)
 }

@@ -75,7 +75,7 @@ func (s *Store) Enqueue(ctx context.Context, mail *Mail) error {
 	if mail.State == "" {
 		mail.State = MailPending
 	}
-	return failed("enqueue mail", s.db.WithContext(ctx).Create(mail).Error)
+	return failed("enqueue mail", s.writeResult(ctx, func(db *gorm.DB) *gorm.DB { return db.Create(mail) }).Error)
 }
 
 // ClaimMails claims up to limit mails that are due at now for one
@@ -102,7 +102,7 @@ func (s *Store) ClaimMails(ctx context.Context, now time.Time, lease time.Durati
 		res := s.db.WithContext(ctx).Model(&Mail{}).
 			Where("id = ? AND state = ? AND due_at <= ?", id, MailPending, now).
 			Updates(map[string]any{"due_at": now.Add(lease), "claim": claim, "attempts": gorm.Expr("attempts + 1")})
-		if isDeadlock(res.Error) {
+		if rolledBack(res.Error) {
 			// InnoDB chose this claim to break a deadlock with another
 			// sender's on the (state, due_at) index: the statement was
 			// rolled back, so the mail stays due for whoever wins.
@@ -142,7 +142,9 @@ func (s *Store) MailRetry(ctx context.Context, id uint64, claim string, due time
 func (s *Store) finishMail(ctx context.Context, id uint64, claim string, updates map[string]any) error {
 	ctx, cancel := s.deadline(context.WithoutCancel(ctx)) // a delivery happened: record it even while shutting down
 	defer cancel()
-	res := s.db.WithContext(ctx).Model(&Mail{}).Where("id = ? AND claim = ?", id, claim).Updates(updates)
+	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Model(&Mail{}).Where("id = ? AND claim = ?", id, claim).Updates(updates)
+	})
 	if res.Error == nil && res.RowsAffected == 0 {
 		return ErrNotFound
 	}
@@ -163,7 +165,9 @@ func (s *Store) MailsTo(ctx context.Context, recipient string) ([]Mail, error) {
 func (s *Store) DeleteMailsBefore(ctx context.Context, before time.Time) (int64, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).Where("state <> ? AND created_at < ?", MailPending, before.UTC()).Delete(&Mail{})
+	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Where("state <> ? AND created_at < ?", MailPending, before.UTC()).Delete(&Mail{})
+	})
 	return res.RowsAffected, failed("sweep mails", res.Error)
 }
 
@@ -175,10 +179,15 @@ func (s *Store) DeleteMailsBefore(ctx context.Context, before time.Time) (int64,
 func (s *Store) Atomically(ctx context.Context, fn func(tx *Store) error) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	err := s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
-		tx := *s
-		tx.db, tx.reads, tx.stmts, tx.inTx = db, nil, nil, true
-		return fn(&tx)
+	// Retried whole, like transaction: the Store methods fn calls on tx
+	// do not retry inside it (a deadlock has rolled everything back), so
+	// fn may run more than once and must assign, not accumulate.
+	err := retry(ctx, func() error {
+		return s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
+			tx := *s
+			tx.db, tx.reads, tx.stmts, tx.inTx = db, nil, nil, true
+			return fn(&tx)
+		})
 	})
 	if _, ok := AsError(err); ok {
 		return err // a domain error from fn, already translated

@@ -25,7 +25,7 @@ func (s *Store) SetPasswordAndEndSessions(ctx context.Context, userID uint64, ha
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	var ended int64
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if renew != nil {
 			res := tx.Where("token_hash = ? AND user_id = ?", renew.Current, userID).Delete(&Session{})
 			if res.Error != nil {
@@ -61,9 +61,14 @@ func (s *Store) SetPasswordAndEndSessions(ctx context.Context, userID uint64, ha
 func (s *Store) SetPasswordHash(ctx context.Context, userID uint64, hash string) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).Model(&User{}).Where("id = ?", userID).Update("password_hash", hash)
-	if res.Error == nil && res.RowsAffected == 0 {
+	var n int64
+	err := s.write(ctx, func(db *gorm.DB) error {
+		res := db.Model(&User{}).Where("id = ?", userID).Update("password_hash", hash)
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err == nil && n == 0 {
 		return ErrNotFound
 	}
-	return failed("set password", res.Error)
+	return failed("set password", err)
 }

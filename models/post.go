@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"gorm.io/gorm"
 )
 
 // Post is a user's post: the example of a protected resource that only its
@@ -64,7 +66,7 @@ func (s *Store) CreatePost(ctx context.Context, userID uint64, title, body strin
 		return nil, InvalidFields(fields)
 	}
 	p := &Post{UserID: userID, Title: title, Body: body, CreatedAt: at.UTC()}
-	if err := s.db.WithContext(ctx).Create(p).Error; err != nil {
+	if err := s.write(ctx, func(db *gorm.DB) error { return db.Create(p).Error }); err != nil {
 		return nil, failed("create post", err)
 	}
 	return p, nil

@@ -37,7 +37,7 @@ WHERE r.token_hash = ?`
 // or its session has ended. expires is the token's own limit and spent
 // says whether it has already been exchanged.
 func (s *Store) RefreshTokenByHash(ctx context.Context, hash string) (sess *Session, u *User, expires time.Time, spent bool, err error) {
-	sess, u, err = s.sessionWithUser(ctx, refreshTokenByHash, []any{hash}, &expires, &spent)
+	sess, u, err = s.sessionWithUser(ctx, s.caller.refreshByHash, []any{hash}, &expires, &spent)
 	return sess, u, expires, spent, err
 }
 
@@ -45,7 +45,7 @@ func (s *Store) RefreshTokenByHash(ctx context.Context, hash string) (sess *Sess
 func (s *Store) CreateRefreshToken(ctx context.Context, t *RefreshToken) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	return failed("create refresh token", s.db.WithContext(ctx).Create(t).Error)
+	return failed("create refresh token", s.writeResult(ctx, func(db *gorm.DB) *gorm.DB { return db.Create(t) }).Error)
 }
 
 // RotateRefreshToken spends the token whose hash is spent and stores next
@@ -59,7 +59,7 @@ func (s *Store) CreateRefreshToken(ctx context.Context, t *RefreshToken) error {
 func (s *Store) RotateRefreshToken(ctx context.Context, spent string, next *RefreshToken, at time.Time) (won bool, err error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	err = s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = s.transaction(ctx, func(tx *gorm.DB) error {
 		res := tx.Model(&RefreshToken{}).Where("token_hash = ? AND spent_at IS NULL", spent).Update("spent_at", at)
 		if res.Error != nil || res.RowsAffected == 0 {
 			return res.Error
@@ -80,8 +80,9 @@ func (s *Store) RotateRefreshToken(ctx context.Context, spent string, next *Refr
 func (s *Store) DeleteDeadRefreshTokens(ctx context.Context, now time.Time) (int64, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).
-		Where("expires_at <= ? OR session_id NOT IN (SELECT public_id FROM sessions)", now).
-		Delete(&RefreshToken{})
+	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Where("expires_at <= ? OR session_id NOT IN (SELECT public_id FROM sessions)", now).
+			Delete(&RefreshToken{})
+	})
 	return res.RowsAffected, failed("sweep refresh tokens", res.Error)
 }

@@ -84,7 +84,7 @@ func (sess *Session) View(idle time.Duration, currentID string) SessionView {
 func (s *Store) CreateSession(ctx context.Context, sess *Session, replacing string) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
 		if replacing != "" {
 			if err := tx.Where("token_hash = ?", replacing).Delete(&Session{}).Error; err != nil {
 				return err
@@ -108,7 +108,9 @@ func (s *Store) SessionsByUser(ctx context.Context, userID uint64) ([]Session, e
 func (s *Store) TouchSession(ctx context.Context, publicID string, at time.Time) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	err := s.db.WithContext(ctx).Model(&Session{}).Where("public_id = ?", publicID).Update("last_seen_at", at).Error
+	err := s.write(ctx, func(db *gorm.DB) error {
+		return db.Model(&Session{}).Where("public_id = ?", publicID).Update("last_seen_at", at).Error
+	})
 	return failed("touch session", err)
 }
 
@@ -129,15 +131,20 @@ func (s *Store) SetAuthTime(ctx context.Context, publicID string, at time.Time) 
 func (s *Store) DeleteSession(ctx context.Context, publicID string, userID uint64) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	db := s.db.WithContext(ctx).Where("public_id = ?", publicID)
-	if userID != 0 {
-		db = db.Where("user_id = ?", userID)
-	}
-	res := db.Delete(&Session{})
-	if res.Error == nil && res.RowsAffected == 0 {
+	var n int64
+	err := s.write(ctx, func(db *gorm.DB) error {
+		db = db.Where("public_id = ?", publicID)
+		if userID != 0 {
+			db = db.Where("user_id = ?", userID)
+		}
+		res := db.Delete(&Session{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	if err == nil && n == 0 {
 		return ErrNotFound
 	}
-	return failed("delete session", res.Error)
+	return failed("delete session", err)
 }
 
 // DeleteUserSessions ends every session of a user except the one whose
@@ -145,12 +152,17 @@ func (s *Store) DeleteSession(ctx context.Context, publicID string, userID uint6
 func (s *Store) DeleteUserSessions(ctx context.Context, userID uint64, keep string) (int64, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	db := s.db.WithContext(ctx).Where("user_id = ?", userID)
-	if keep != "" {
-		db = db.Where("public_id <> ?", keep)
-	}
-	res := db.Delete(&Session{})
-	return res.RowsAffected, failed("delete sessions", res.Error)
+	var n int64
+	err := s.write(ctx, func(db *gorm.DB) error {
+		db = db.Where("user_id = ?", userID)
+		if keep != "" {
+			db = db.Where("public_id <> ?", keep)
+		}
+		res := db.Delete(&Session{})
+		n = res.RowsAffected
+		return res.Error
+	})
+	return n, failed("delete sessions", err)
 }
 
 // LiveSessionsByUser lists a user's sessions that are Live at now with
@@ -170,6 +182,6 @@ func (s *Store) LiveSessionsByUser(ctx context.Context, userID uint64, now time.
 func (s *Store) DeleteDeadSessions(ctx context.Context, now time.Time, idle time.Duration) (int64, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).Where(deadSQL, liveArgs(now, idle)...).Delete(&Session{})
-	return res.RowsAffected, failed("sweep sessions", res.Error)
+	n, err := s.deleteWhere(ctx, &Session{}, deadSQL, liveArgs(now, idle)...)
+	return n, failed("sweep sessions", err)
 }

@@ -3,6 +3,8 @@ package models
 import (
 	"context"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // SigningKey is one asymmetric key that signs access tokens (contract §8).
@@ -29,7 +31,8 @@ func (k *SigningKey) Retired() bool { return k.RetiredAt != nil }
 func (s *Store) CreateSigningKey(ctx context.Context, k *SigningKey) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	return failed("create signing key", s.db.WithContext(ctx).Create(k).Error)
+	err := s.write(ctx, func(db *gorm.DB) error { return db.Create(k).Error })
+	return failed("create signing key", err)
 }
 
 // SigningKeys lists every key, retired ones too, newest first (the kid
@@ -56,6 +59,8 @@ func (s *Store) RetireSigningKey(ctx context.Context, kid string, now time.Time)
 	if n == 0 {
 		return ErrNotFound
 	}
-	err := db.Model(&SigningKey{}).Where("kid = ? AND retired_at IS NULL", kid).Update("retired_at", now).Error
+	err := s.write(ctx, func(db *gorm.DB) error {
+		return db.Model(&SigningKey{}).Where("kid = ? AND retired_at IS NULL", kid).Update("retired_at", now).Error
+	})
 	return failed("retire signing key", err)
 }

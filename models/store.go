@@ -6,6 +6,7 @@ package models
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net/url"
@@ -34,6 +35,11 @@ type Store struct {
 	reads *sqliteReads
 	stmts *stmtCache
 	inTx  bool // a Store bound to a transaction (Atomically): queries run on it
+	// galera is set when the server is a Galera cluster node: then the
+	// reads that decide whether a session lives wait until the node has
+	// applied every write committed anywhere in the cluster (caller.go).
+	galera bool
+	caller callerQueries
 }
 
 // Open connects to databaseURL: sqlite://relative/path.db,
@@ -72,7 +78,14 @@ func Open(databaseURL string, timeout time.Duration) (*Store, error) {
 		sqlDB.SetMaxIdleConns(20) // a busy instance keeps its connections instead of redialling
 		sqlDB.SetConnMaxLifetime(5 * time.Minute)
 		s.stmts = &stmtCache{db: sqlDB}
+		ctx, cancel := s.deadline(context.Background())
+		defer cancel()
+		if s.galera, err = isGalera(ctx, sqlDB); err != nil {
+			sqlDB.Close()
+			return nil, fmt.Errorf("DATABASE_URL: cannot connect: %w", err)
+		}
 	}
+	s.caller = callerQueriesFor(s.galera)
 	return s, nil
 }
 
@@ -109,11 +122,15 @@ func dialectorFor(databaseURL string, timeout time.Duration) (gorm.Dialector, st
 	case "mysql":
 		u, err := url.Parse(databaseURL)
 		if err != nil || u.Host == "" || strings.Trim(u.Path, "/") == "" {
-			return nil, "", errors.New("DATABASE_URL must look like mysql://USER:PASS@HOST:PORT/DB")
+			return nil, "", errors.New("DATABASE_URL must look like mysql://USER:PASS@HOST:PORT[,HOST:PORT…]/DB")
+		}
+		addrs, err := splitHosts(u.Host)
+		if err != nil {
+			return nil, "", err
 		}
 		cfg := mysqldriver.NewConfig()
 		cfg.Net = "tcp"
-		cfg.Addr = u.Host
+		cfg.Addr = addrs[0]
 		cfg.DBName = strings.Trim(u.Path, "/")
 		if u.User != nil {
 			cfg.User = u.User.Username()
@@ -129,10 +146,15 @@ func dialectorFor(databaseURL string, timeout time.Duration) (gorm.Dialector, st
 		if u.RawQuery != "" {
 			dsn += "&" + u.RawQuery // the caller's params win over our defaults
 		}
-		if _, err := mysqldriver.ParseDSN(dsn); err != nil {
+		cfg, err = mysqldriver.ParseDSN(dsn)
+		if err != nil {
 			return nil, "", errors.New("DATABASE_URL has a parameter the MySQL driver does not accept")
 		}
-		return mysql.Open(dsn), "", nil
+		connector, err := newHostConnector(cfg, addrs)
+		if err != nil {
+			return nil, "", errors.New("DATABASE_URL has a parameter the MySQL driver does not accept")
+		}
+		return mysql.New(mysql.Config{Conn: sql.OpenDB(connector)}), "", nil
 	default:
 		return nil, "", fmt.Errorf("DATABASE_URL scheme %q is not supported (use sqlite:// or mysql://)", scheme)
 	}
@@ -141,7 +163,24 @@ func dialectorFor(databaseURL string, timeout time.Duration) (gorm.Dialector, st
 // Migrate creates or updates every table. serve, migrate and the tests all
 // use it, so there is one migration path.
 func (s *Store) Migrate(ctx context.Context) error {
-	db := s.db.WithContext(ctx)
+	if !s.galera {
+		return s.migrate(s.db.WithContext(ctx))
+	}
+	// On a Galera node every read of the migration waits until the node
+	// has applied what the cluster committed (wsrep_sync_wait, on the one
+	// connection it runs on): a table another instance just created
+	// through another node exists here too, not "already exists" after a
+	// stale look.
+	return s.db.WithContext(ctx).Connection(func(conn *gorm.DB) error {
+		if err := conn.Exec("SET SESSION wsrep_sync_wait = 1").Error; err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		defer conn.Exec("SET SESSION wsrep_sync_wait = 0")
+		return s.migrate(conn)
+	})
+}
+
+func (s *Store) migrate(db *gorm.DB) error {
 	if s.dialect == "mysql" {
 		// Emails and ids are compared exactly: no case- or accent-insensitive collation.
 		db = db.Set("gorm:table_options", "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
@@ -213,6 +252,8 @@ func failed(op string, err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return fmt.Errorf("%s: %w", op, err)
 	default:
-		return fmt.Errorf("%s: %w: %v", op, ErrUnavailable, err)
+		// err stays wrapped too: retry (retry.go) looks for the MySQL
+		// error inside an Atomically that a Store method translated.
+		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
 	}
 }

@@ -29,15 +29,7 @@ func eachDB(t *testing.T, test func(t *testing.T, s *Store)) {
 // exact.
 func newStore(t *testing.T, db string) *Store {
 	t.Helper()
-	s, err := Open(testenv.DatabaseURL(t, db, testenv.CaseInsensitive), 0)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return s
+	return openOn(t, testenv.DatabaseURL(t, db, testenv.CaseInsensitive))
 }
 
 func TestOpenRejects(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // LoginFailure is one failed login, counted under a key such as an
@@ -50,7 +52,7 @@ func (s *Store) AddAttempt(ctx context.Context, at time.Time, keys ...string) ([
 	for i, k := range keys {
 		rows[i] = LoginFailure{Key: k, At: at}
 	}
-	if err := s.db.WithContext(ctx).Create(&rows).Error; err != nil {
+	if err := s.write(ctx, func(db *gorm.DB) error { return db.Create(&rows).Error }); err != nil {
 		return nil, failed("add failure", err)
 	}
 	ids := make([]uint64, len(rows))
@@ -65,8 +67,8 @@ func (s *Store) AddAttempt(ctx context.Context, at time.Time, keys ...string) ([
 func (s *Store) DeleteFailuresBefore(ctx context.Context, before time.Time) (int64, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).Where("at < ?", before).Delete(&LoginFailure{})
-	return res.RowsAffected, failed("sweep failures", res.Error)
+	n, err := s.deleteWhere(ctx, &LoginFailure{}, "at < ?", before)
+	return n, failed("sweep failures", err)
 }
 
 // ForgetFailures deletes the rows with these ids.
@@ -76,7 +78,8 @@ func (s *Store) ForgetFailures(ctx context.Context, ids []uint64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	return failed("forget failures", s.db.WithContext(ctx).Delete(&LoginFailure{}, ids).Error)
+	err := s.write(ctx, func(db *gorm.DB) error { return db.Delete(&LoginFailure{}, ids).Error })
+	return failed("forget failures", err)
 }
 
 // ClearFailures forgets the failures under key and the rows with these
@@ -85,9 +88,12 @@ func (s *Store) ForgetFailures(ctx context.Context, ids []uint64) error {
 func (s *Store) ClearFailures(ctx context.Context, key string, ids ...uint64) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	db := s.db.WithContext(ctx).Where("`key` = ?", key)
-	if len(ids) > 0 {
-		db = db.Or("id IN ?", ids)
-	}
-	return failed("clear failures", db.Delete(&LoginFailure{}).Error)
+	err := s.write(ctx, func(db *gorm.DB) error {
+		db = db.Where("`key` = ?", key)
+		if len(ids) > 0 {
+			db = db.Or("id IN ?", ids)
+		}
+		return db.Delete(&LoginFailure{}).Error
+	})
+	return failed("clear failures", err)
 }

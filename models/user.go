@@ -101,7 +101,7 @@ func (s *Store) CreateUser(ctx context.Context, u *User) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	u.Email = CanonicalEmail(u.Email)
-	err := s.db.WithContext(ctx).Create(u).Error
+	err := s.write(ctx, func(db *gorm.DB) error { return db.Create(u).Error })
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return ErrEmailTaken
 	}
@@ -113,9 +113,12 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*User, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	var u User
-	err := s.db.WithContext(ctx).Where("email = ?", CanonicalEmail(email)).Take(&u).Error
-	if err != nil {
-		return nil, failed("user by email", err)
+	res := s.db.WithContext(ctx).Raw(s.caller.userByEmail, CanonicalEmail(email)).Scan(&u)
+	if res.Error == nil && res.RowsAffected == 0 {
+		return nil, ErrNotFound
+	}
+	if res.Error != nil {
+		return nil, failed("user by email", res.Error)
 	}
 	return &u, nil
 }

@@ -38,6 +38,7 @@ type database = string
 const (
 	sqliteDB database = testenv.SQLite
 	mysqlDB  database = testenv.MySQL
+	galeraDB database = "galera" // TEST_GALERA_URL's cluster (cluster_test.go); not in eachDB
 )
 
 // eachDB runs test once per database, as subtests named after it.
@@ -50,6 +51,9 @@ func eachDB(t *testing.T, test func(t *testing.T, db database)) {
 // dropped when the test ends.
 func freshDatabaseURL(t *testing.T, db database) string {
 	t.Helper()
+	if db == galeraDB {
+		return testenv.ClusterDatabaseURL(t, testenv.Cluster(t))
+	}
 	return testenv.DatabaseURL(t, db, testenv.Binary)
 }
 
@@ -102,11 +106,17 @@ func testConfig(t *testing.T, dbURL string) config.Config {
 // serve) on an httptest server over a fresh database of kind db.
 func newApp(t *testing.T, db database, opts ...option) *app {
 	t.Helper()
+	return newAppOn(t, freshDatabaseURL(t, db), opts...)
+}
+
+// newAppOn is newApp on the database dbURL names.
+func newAppOn(t *testing.T, dbURL string, opts ...option) *app {
+	t.Helper()
 	// Unstarted, so its URL is known before the app is built: BASE_URL is
 	// the app's own URL, as it is in production (OAuth redirect URIs).
 	srv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(srv.Close)
-	cfg := testConfig(t, freshDatabaseURL(t, db))
+	cfg := testConfig(t, dbURL)
 	cfg.BaseURL = &url.URL{Scheme: "http", Host: srv.Listener.Addr().String()}
 	for _, o := range opts {
 		o(&cfg)

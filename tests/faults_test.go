@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,7 +114,8 @@ func TestHungDatabase(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		proxy = newFreezer(t, u.Host)
+		host, _, _ := strings.Cut(u.Host, ",") // a cluster's URL: freeze its first node
+		proxy = newFreezer(t, host)
 		u.Host = proxy.ln.Addr().String()
 		c.DatabaseURL = u.String()
 		c.DBTimeout = dbTimeout

@@ -3,6 +3,7 @@ package tests
 import (
 	"net/http"
 	"net/url"
+	"strconv"
 	"testing"
 
 	"gatehouse/config"
@@ -26,56 +27,79 @@ func TestInstancesShareSessions(t *testing.T) {
 	eachDB(t, func(t *testing.T, db database) {
 		one := newApp(t, db)
 		two := newApp(t, db, sameDatabaseAs(one))
-		one.createUser(t, "ada@example.com", goodPassword)
+		sessionsEndEverywhere(t, one, two)
+	})
+}
 
-		ends := []struct {
-			name string
-			end  func(t *testing.T, c *client, tok token)
-		}{
-			{"logout by token on the first", func(t *testing.T, c *client, tok token) {
-				c.post("/api/logout", nil, bearer(tok.AccessToken)).wantStatus(t, http.StatusOK)
-			}},
-			{"logout by cookie on the first", func(t *testing.T, c *client, _ token) {
-				c.post("/api/logout", nil).wantStatus(t, http.StatusOK)
-			}},
-		}
-		for _, tc := range ends {
-			t.Run(tc.name, func(t *testing.T) {
-				onOne := one.client(t)
-				tok := onOne.loginAPI("ada@example.com", goodPassword)
-				onTwo := two.client(t)
-				// Used on the second instance first, so anything it might
-				// remember of the token is warm.
-				onTwo.get("/api/me", bearer(tok.AccessToken)).wantStatus(t, http.StatusOK)
-				tc.end(t, onOne, tok)
-				onTwo.get("/api/me", bearer(tok.AccessToken)).wantProblem(t, http.StatusUnauthorized, "invalid_token")
-				onOne.get("/api/me", bearer(tok.AccessToken)).wantProblem(t, http.StatusUnauthorized, "invalid_token")
-			})
-		}
+// sessionsEndEverywhere checks that a session opened on one instance works
+// on the other, and that ending it — logout, revocation, a password
+// change, the account disabled — on either ends it on the other by the
+// very next request.
+func sessionsEndEverywhere(t *testing.T, one, two *app) {
+	t.Helper()
+	one.createUser(t, "ada@example.com", goodPassword)
+	one.createUser(t, "root@example.com", goodPassword, withScopes("user:read", "admin:read", "admin:write"))
 
-		t.Run("a session revoked on the second ends on the first", func(t *testing.T) {
-			onOne := one.client(t)
-			tok := onOne.loginAPI("ada@example.com", goodPassword)
-			onOne.get("/api/me", bearer(tok.AccessToken)).wantStatus(t, http.StatusOK)
-			other := two.client(t)
-			otherTok := other.loginAPI("ada@example.com", goodPassword)
-			other.post("/api/me/sessions/revoke-others", nil, bearer(otherTok.AccessToken)).wantStatus(t, http.StatusOK)
-			onOne.get("/api/me", bearer(tok.AccessToken)).wantProblem(t, http.StatusUnauthorized, "invalid_token")
-			onOne.get("/api/me").wantProblem(t, http.StatusUnauthorized, "not_authenticated")
-		})
-
-		t.Run("a password changed on one ends the sessions on the other", func(t *testing.T) {
+	ends := []struct {
+		name string
+		end  func(t *testing.T, c *client, tok token)
+	}{
+		{"logout by token on the first", func(t *testing.T, c *client, tok token) {
+			c.post("/api/logout", nil, bearer(tok.AccessToken)).wantStatus(t, http.StatusOK)
+		}},
+		{"logout by cookie on the first", func(t *testing.T, c *client, _ token) {
+			c.post("/api/logout", nil).wantStatus(t, http.StatusOK)
+		}},
+	}
+	for _, tc := range ends {
+		t.Run(tc.name, func(t *testing.T) {
 			onOne := one.client(t)
 			tok := onOne.loginAPI("ada@example.com", goodPassword)
 			onTwo := two.client(t)
-			tok2 := onTwo.loginAPI("ada@example.com", goodPassword)
-			onOne.get("/api/me", bearer(tok2.AccessToken)).wantStatus(t, http.StatusOK)
-			newPassword := goodPassword + " and more"
-			onOne.post("/api/me/password", url.Values{"current_password": {goodPassword}, "new_password": {newPassword}},
-				bearer(tok.AccessToken)).wantStatus(t, http.StatusOK)
-			onTwo.get("/api/me", bearer(tok2.AccessToken)).wantProblem(t, http.StatusUnauthorized, "invalid_token")
-			onOne.post("/api/me/password", url.Values{"current_password": {newPassword}, "new_password": {goodPassword}},
-				bearer(onOne.loginAPI("ada@example.com", newPassword).AccessToken)).wantStatus(t, http.StatusOK)
+			// Used on the second instance first, so anything it might
+			// remember of the token is warm.
+			onTwo.get("/api/me", bearer(tok.AccessToken)).wantStatus(t, http.StatusOK)
+			tc.end(t, onOne, tok)
+			onTwo.get("/api/me", bearer(tok.AccessToken)).wantProblem(t, http.StatusUnauthorized, "invalid_token")
+			onOne.get("/api/me", bearer(tok.AccessToken)).wantProblem(t, http.StatusUnauthorized, "invalid_token")
 		})
+	}
+
+	t.Run("a session revoked on the second ends on the first", func(t *testing.T) {
+		onOne := one.client(t)
+		tok := onOne.loginAPI("ada@example.com", goodPassword)
+		onOne.get("/api/me", bearer(tok.AccessToken)).wantStatus(t, http.StatusOK)
+		other := two.client(t)
+		otherTok := other.loginAPI("ada@example.com", goodPassword)
+		other.post("/api/me/sessions/revoke-others", nil, bearer(otherTok.AccessToken)).wantStatus(t, http.StatusOK)
+		onOne.get("/api/me", bearer(tok.AccessToken)).wantProblem(t, http.StatusUnauthorized, "invalid_token")
+		onOne.get("/api/me").wantProblem(t, http.StatusUnauthorized, "not_authenticated")
+	})
+
+	t.Run("a password changed on one ends the sessions on the other", func(t *testing.T) {
+		onOne := one.client(t)
+		tok := onOne.loginAPI("ada@example.com", goodPassword)
+		onTwo := two.client(t)
+		tok2 := onTwo.loginAPI("ada@example.com", goodPassword)
+		onOne.get("/api/me", bearer(tok2.AccessToken)).wantStatus(t, http.StatusOK)
+		newPassword := goodPassword + " and more"
+		onOne.post("/api/me/password", url.Values{"current_password": {goodPassword}, "new_password": {newPassword}},
+			bearer(tok.AccessToken)).wantStatus(t, http.StatusOK)
+		onTwo.get("/api/me", bearer(tok2.AccessToken)).wantProblem(t, http.StatusUnauthorized, "invalid_token")
+		onOne.post("/api/me/password", url.Values{"current_password": {newPassword}, "new_password": {goodPassword}},
+			bearer(onOne.loginAPI("ada@example.com", newPassword).AccessToken)).wantStatus(t, http.StatusOK)
+	})
+
+	t.Run("an account disabled on one cannot log in or use its sessions on the other", func(t *testing.T) {
+		bob := one.createUser(t, "bob@example.com", goodPassword)
+		onTwo := two.client(t)
+		tok := onTwo.loginAPI("bob@example.com", goodPassword)
+		onTwo.get("/api/me", bearer(tok.AccessToken)).wantStatus(t, http.StatusOK)
+		root := one.client(t).loginAPI("root@example.com", goodPassword)
+		one.client(t).patch("/api/users/"+strconv.FormatUint(bob.ID, 10), map[string]any{"disabled": true},
+			bearer(root.AccessToken)).wantStatus(t, http.StatusOK)
+		onTwo.get("/api/me", bearer(tok.AccessToken)).wantProblem(t, http.StatusUnauthorized, "invalid_token")
+		two.client(t).post("/api/login", url.Values{"username": {"bob@example.com"}, "password": {goodPassword}}).
+			wantProblem(t, http.StatusForbidden, "inactive_user")
 	})
 }

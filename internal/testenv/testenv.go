@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -66,12 +67,21 @@ func DatabaseURL(t testing.TB, db, collation string) string {
 	if db == SQLite {
 		return "sqlite://" + filepath.Join(t.TempDir(), "gatehouse.db")
 	}
-	u, err := url.Parse(os.Getenv("TEST_DATABASE_URL"))
+	return newDatabase(t, os.Getenv("TEST_DATABASE_URL"), collation)
+}
+
+// newDatabase creates a gh_<random> database with collation on the server
+// serverURL names, dropped in Cleanup, and returns its URL.
+func newDatabase(t testing.TB, serverURL, collation string) string {
+	t.Helper()
+	u, err := url.Parse(serverURL)
 	if err != nil {
-		t.Fatalf("TEST_DATABASE_URL: %v", err)
+		t.Fatalf("database server URL: %v", err)
 	}
 	cfg := mysqldriver.NewConfig()
-	cfg.Net, cfg.Addr, cfg.User = "tcp", u.Host, u.User.Username()
+	// A cluster's URL names several hosts: DDL replicates, so the first will do.
+	host, _, _ := strings.Cut(u.Host, ",")
+	cfg.Net, cfg.Addr, cfg.User = "tcp", host, u.User.Username()
 	cfg.Passwd, _ = u.User.Password()
 	admin, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
@@ -89,6 +99,69 @@ func DatabaseURL(t testing.TB, db, collation string) string {
 	})
 	u.Path = "/" + name
 	return u.String()
+}
+
+// Cluster returns TEST_GALERA_URL, the URL of a Galera cluster naming each
+// of its nodes (.ci/start-galera prints it), for the tests that need one.
+// Without it the test is skipped, or fails with CI=true.
+func Cluster(t testing.TB) string {
+	t.Helper()
+	u := os.Getenv("TEST_GALERA_URL")
+	if u == "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("CI=true but TEST_GALERA_URL is not set: the Galera cluster tests cannot run (.ci/start-galera)")
+		}
+		t.Skip("needs a Galera cluster (TEST_GALERA_URL; .ci/start-galera)")
+	}
+	return u
+}
+
+// ClusterDatabaseURL returns the URL of a new, empty database on the
+// cluster at clusterURL, naming every node, dropped in Cleanup.
+func ClusterDatabaseURL(t testing.TB, clusterURL string) string {
+	t.Helper()
+	return newDatabase(t, clusterURL, Binary)
+}
+
+// Nodes returns a cluster URL's hosts, in order.
+func Nodes(t testing.TB, clusterURL string) []string {
+	t.Helper()
+	u, err := url.Parse(clusterURL)
+	if err != nil {
+		t.Fatalf("cluster URL: %v", err)
+	}
+	return strings.Split(u.Host, ",")
+}
+
+// OnNodes returns databaseURL naming only the given hosts, in that order:
+// an instance that prefers one node, or can reach only some.
+func OnNodes(t testing.TB, databaseURL string, hosts ...string) string {
+	t.Helper()
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		t.Fatalf("database URL: %v", err)
+	}
+	u.Host = strings.Join(hosts, ",")
+	return u.String()
+}
+
+// Node opens a plain connection pool (no Gatehouse in between) on one
+// host of databaseURL's cluster, closed in Cleanup.
+func Node(t testing.TB, databaseURL, host string) *sql.DB {
+	t.Helper()
+	u, err := url.Parse(databaseURL)
+	if err != nil {
+		t.Fatalf("database URL: %v", err)
+	}
+	cfg := mysqldriver.NewConfig()
+	cfg.Net, cfg.Addr, cfg.User, cfg.DBName, cfg.ParseTime = "tcp", host, u.User.Username(), strings.Trim(u.Path, "/"), true
+	cfg.Passwd, _ = u.User.Password()
+	db, err := sql.Open("mysql", cfg.FormatDSN())
+	if err != nil {
+		t.Fatalf("open %s: %v", host, err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
 }
 
 // RandomHex returns n random bytes in hex.
