@@ -56,8 +56,8 @@ var flashes = map[string]string{
 	"provider_linked":   "The provider is now connected: you can log in with it.",
 	"provider_unlinked": "The provider has been disconnected.",
 
-	"mfa_disabled":   "Two-factor authentication is off.",
-	"user_mfa_reset": "Their two-factor authentication is off and their sessions have been ended.",
+	"mfa_disabled":      "Two-factor authentication is off.",
+	"user_mfa_reset":    "Their two-factor authentication is off and their sessions have been ended.",
 	"email_verified":    "Your email address is verified.",
 	"email_changed":     "Your email address has been changed.",
 	"verification_sent": "We have sent you a new verification link.",
