@@ -125,7 +125,6 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 	if err != nil {
 		return nil, err
 	}
-	s.noticeNewLogin(ctx, u, client)
-	s.Record(ctx, u.ID, models.EventLoginSucceeded, client, how)
+	s.recordLogin(ctx, u, client, how)
 	return c, nil
 }

@@ -79,6 +79,15 @@ func (s *Service) PrepareMail(ctx context.Context, m *models.Mail) (data models.
 	return data, true, nil
 }
 
+// recordLogin is the last step of every login that opened a session —
+// a password (with its second factor), a provider, a sign-up's first
+// session: the new-browser notice (contract §6) and login_succeeded in
+// the security log, how saying which way.
+func (s *Service) recordLogin(ctx context.Context, u *models.User, client Client, how string) {
+	s.noticeNewLogin(ctx, u, client)
+	s.Record(ctx, u.ID, models.EventLoginSucceeded, client, how)
+}
+
 // noticeNewLogin mails u when this login comes from a browser and IP
 // that have not logged in to the account in the last 90 days (contract
 // §6) — but not on the account's first login in that time (the first

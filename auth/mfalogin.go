@@ -185,6 +185,6 @@ func (s *Service) CompletePendingLogin(w http.ResponseWriter, r *http.Request, i
 	if err != nil {
 		return nil, "", err
 	}
-	s.Record(ctx, u.ID, models.EventLoginSucceeded, client, "password and "+how)
+	s.recordLogin(ctx, u, client, "password and "+how)
 	return c, p.Next, nil
 }

@@ -165,7 +165,7 @@ func (s *Service) FinishOAuth(r *http.Request, name string, reply OAuthReply, cl
 	if err != nil {
 		return nil, err
 	}
-	s.Record(ctx, u.ID, models.EventLoginSucceeded, client, prof.Provider)
+	s.recordLogin(ctx, u, client, prof.Provider)
 	return &OAuthResult{Login: login, User: u, Next: st.Next}, nil
 }
 

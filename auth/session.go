@@ -284,8 +284,7 @@ func (s *Service) OpenSession(ctx context.Context, u *models.User, client Client
 	if err != nil {
 		return nil, err
 	}
-	s.noticeNewLogin(ctx, u, client)
-	s.Record(ctx, u.ID, models.EventLoginSucceeded, client, how)
+	s.recordLogin(ctx, u, client, how)
 	return c, nil
 }
 

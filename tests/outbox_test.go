@@ -147,3 +147,36 @@ func containsAll(s string, parts ...string) bool {
 	}
 	return true
 }
+
+// TestNewLoginNoticeSecondStep: a browser login that finishes on the
+// two-factor page (/auth/2fa) is a login like any other for the
+// new-browser notice.
+func TestNewLoginNoticeSecondStep(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, db database) {
+		mp := testenv.StartMailpit(t)
+		app := newApp(t, db, withMailpit(mp))
+		email := "kim-" + db + "@example.com"
+		app.createUser(t, email, goodPassword)
+		owner := app.client(t)
+		owner.loginAPI(email, goodPassword) // the first login: nothing to compare with
+		secret, _ := owner.enableMFA()
+
+		const chromeUA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+		ua := header{"User-Agent", chromeUA}
+		c := app.client(t)
+		c.post("/auth/token", formOf("username", email, "password", goodPassword), asHTML, ua).wantRedirect(t, "/auth/2fa")
+		c.post("/auth/2fa", formOf("code", totpCode(t, secret, app.clock.Now())), asHTML, ua).wantRedirect(t, "/auth/home")
+		var notices []string
+		for deadline := time.Now().Add(20 * time.Second); len(notices) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+			for _, msg := range mp.MessagesTo(t, email) {
+				if msg.Subject == "A new login to your Gatehouse account" {
+					notices = append(notices, msg.Text)
+				}
+			}
+		}
+		if len(notices) != 1 || !strings.Contains(notices[0], "Chrome") {
+			t.Errorf("new-login notices %q, want one naming Chrome", notices)
+		}
+	})
+}
