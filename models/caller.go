@@ -153,16 +153,7 @@ func (s *Store) queryRow(ctx context.Context, query string, args []any, dest ...
 func (s *Store) query(ctx context.Context, query string, args []any, each func(scan func(dest ...any) error) error) error {
 	if s.inTx {
 		rows, err := s.db.WithContext(ctx).Raw(query, args...).Rows()
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := each(rows.Scan); err != nil {
-				return err
-			}
-		}
-		return rows.Err()
+		return eachRow(rows, err, each)
 	}
 	if s.reads != nil {
 		return s.reads.query(ctx, query, args, each)
@@ -172,6 +163,12 @@ func (s *Store) query(ctx context.Context, query string, args []any, each func(s
 		return err
 	}
 	rows, err := stmt.QueryContext(ctx, args...)
+	return eachRow(rows, err, each)
+}
+
+// eachRow calls each for every row of rows (the result of a query that
+// failed with err, when err is not nil), then closes them.
+func eachRow(rows *sql.Rows, err error, each func(scan func(dest ...any) error) error) error {
 	if err != nil {
 		return err
 	}

@@ -62,8 +62,27 @@ func sessionsEndEverywhere(t *testing.T, one, two *app) {
 			tc.end(t, onOne, tok)
 			onTwo.get("/api/me", bearer(tok.AccessToken)).wantProblem(t, http.StatusUnauthorized, "invalid_token")
 			onOne.get("/api/me", bearer(tok.AccessToken)).wantProblem(t, http.StatusUnauthorized, "invalid_token")
+			// Its refresh token died with it, on the other too (§7).
+			onTwo.post("/api/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}}).
+				wantProblem(t, http.StatusBadRequest, "invalid_grant")
 		})
 	}
+
+	t.Run("a refresh token spent on one is reuse on the other", func(t *testing.T) {
+		onOne := one.client(t)
+		tok := onOne.loginAPI("ada@example.com", goodPassword)
+		grant := func(refresh string) url.Values {
+			return url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refresh}}
+		}
+		var next token
+		onOne.post("/api/token", grant(tok.RefreshToken)).wantStatus(t, http.StatusOK).decode(t, &next)
+		onTwo := two.client(t)
+		onTwo.get("/api/me", bearer(next.AccessToken)).wantStatus(t, http.StatusOK)
+		onTwo.post("/api/token", grant(tok.RefreshToken)).wantProblem(t, http.StatusBadRequest, "invalid_grant")
+		// Reuse ended the whole session, on both.
+		onOne.get("/api/me", bearer(next.AccessToken)).wantProblem(t, http.StatusUnauthorized, "invalid_token")
+		onTwo.post("/api/token", grant(next.RefreshToken)).wantProblem(t, http.StatusBadRequest, "invalid_grant")
+	})
 
 	t.Run("a session revoked on the second ends on the first", func(t *testing.T) {
 		onOne := one.client(t)
