@@ -113,25 +113,3 @@ func TestPrepareMail(t *testing.T) {
 		t.Errorf("security log: %+v, want password_reset_requested", events)
 	}
 }
-
-// TestRequireRecentAuth: a session opened within REAUTH_WINDOW passes.
-func TestRequireRecentAuth(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t, "REAUTH_WINDOW=5m")
-	now := f.clock.Now()
-	cases := []struct {
-		name   string
-		caller *Caller
-		want   error
-	}{
-		{"a fresh login", &Caller{Session: &models.Session{CreatedAt: now.Add(-time.Minute)}}, nil},
-		{"a login at the window's edge", &Caller{Session: &models.Session{CreatedAt: now.Add(-5 * time.Minute)}}, nil},
-		{"an older login", &Caller{Session: &models.Session{CreatedAt: now.Add(-5*time.Minute - time.Second)}}, ErrReauthRequired},
-		{"no session", &Caller{}, ErrReauthRequired},
-	}
-	for _, tc := range cases {
-		if err := f.svc.RequireRecentAuth(tc.caller); !errors.Is(err, tc.want) || (tc.want == nil && err != nil) {
-			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
-		}
-	}
-}
