@@ -575,7 +575,10 @@ func mysqlColumns(t *testing.T, dbURL string, queries ...string) [][]byte {
 	t.Helper()
 	u := mustParse(t, dbURL)
 	cfg := mysqldriver.NewConfig()
-	cfg.Net, cfg.Addr, cfg.User, cfg.DBName = "tcp", u.Host, u.User.Username(), strings.Trim(u.Path, "/")
+	// A cluster URL names several nodes: the app writes through the first
+	// that answers (models/cluster.go), so read that one.
+	host, _, _ := strings.Cut(u.Host, ",")
+	cfg.Net, cfg.Addr, cfg.User, cfg.DBName = "tcp", host, u.User.Username(), strings.Trim(u.Path, "/")
 	cfg.Passwd, _ = u.User.Password()
 	conn, err := sql.Open("mysql", cfg.FormatDSN())
 	if err != nil {
