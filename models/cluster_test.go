@@ -259,14 +259,10 @@ func BenchmarkClusterSessionLookup(b *testing.B) {
 						_ = writer.TouchSession(ctx, sess.PublicID, base.Add(time.Duration(i)*time.Millisecond))
 					}
 				}()
-				var sink Session
-				var su User
 				var live bool
 				for b.Loop() {
-					err := s.queryRow(ctx, lookups[name], []any{"", sess.PublicID}, &sink.TokenHash, &sink.PublicID, &sink.UserID,
-						&sink.Scopes, &sink.IP, &sink.UserAgent, &sink.CreatedAt, &sink.LastSeenAt, &sink.ExpiresAt,
-						&su.ID, &su.Email, &su.FullName, &su.PasswordHash, &su.Scopes, &su.Disabled, &su.EmailVerified,
-						&su.CreatedAt, &su.UpdatedAt, &su.LinkedProviders, &live)
+					// sessionWithUser: the same scan as every request's.
+					_, _, err := s.sessionWithUser(ctx, lookups[name], []any{"", sess.PublicID}, &live)
 					if err != nil {
 						b.Fatal(err)
 					}
