@@ -173,16 +173,7 @@ func TestLastAdminConcurrent(t *testing.T) {
 					errs := make([]error, 2)
 					steps := []func() error{func() error { return tc.first(s, b.ID) }, func() error { return tc.other(s, a.ID) }}
 					testenv.FanOut(len(steps), func(i int) { errs[i] = steps[i]() })
-					refused := 0
-					for _, err := range errs {
-						switch {
-						case err == nil:
-						case errors.Is(err, ErrLastAdmin):
-							refused++
-						default:
-							t.Fatalf("round %d: got %v, want success or %v", round, err, ErrLastAdmin)
-						}
-					}
+					refused := lastAdminRefusals(t, round, errs)
 					if refused != 1 {
 						t.Fatalf("round %d: %d of 2 changes refused (%v), want exactly 1", round, refused, errs)
 					}
@@ -222,4 +213,22 @@ func TestRolledBack(t *testing.T) {
 			}
 		})
 	}
+}
+
+// lastAdminRefusals says how many of errs, the answers of one round of
+// concurrent admin changes, were refused with ErrLastAdmin; any other
+// error fails the test.
+func lastAdminRefusals(t testing.TB, round int, errs []error) int {
+	t.Helper()
+	refused := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrLastAdmin):
+			refused++
+		default:
+			t.Fatalf("round %d: got %v, want success or %v", round, err, ErrLastAdmin)
+		}
+	}
+	return refused
 }

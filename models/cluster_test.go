@@ -299,16 +299,7 @@ func TestClusterLastAdmin(t *testing.T) {
 		testenv.FanOut(2, func(i int) {
 			_, errs[i] = stores[i].ApplyUserChanges(ctx, targets[i], UserChanges{Scopes: &readOnly})
 		})
-		refused := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-			case errors.Is(err, ErrLastAdmin):
-				refused++
-			default:
-				t.Fatalf("round %d: got %v, want success or %v", round, err, ErrLastAdmin)
-			}
-		}
+		refused := lastAdminRefusals(t, round, errs)
 		left, err := stores[1].AdminWriters(ctx)
 		if err != nil {
 			t.Fatal(err)

@@ -557,13 +557,8 @@ func TestMFANotices(t *testing.T) {
 		want := []string{"Two-factor authentication is on", "Two-factor authentication is off",
 			"Two-factor authentication is on", "Two-factor authentication is off"}
 		var got []string
-		for deadline := time.Now().Add(20 * time.Second); len(got) < len(want) && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			got = got[:0]
-			for _, msg := range mp.MessagesTo(t, email) { // oldest first
-				if strings.HasPrefix(msg.Subject, "Two-factor") {
-					got = append(got, msg.Subject)
-				}
-			}
+		for _, msg := range mp.WaitForSubjects(t, email, "Two-factor", len(want)) {
+			got = append(got, msg.Subject)
 		}
 		time.Sleep(200 * time.Millisecond) // a fifth, wrong notice would be sent by now
 		if got := len(mp.MessagesTo(t, email)); got != len(want) {

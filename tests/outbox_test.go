@@ -175,12 +175,8 @@ func TestNewLoginNoticeSecondStep(t *testing.T) {
 		c.post("/auth/token", formOf("username", email, "password", goodPassword), asHTML, ua).wantRedirect(t, "/auth/2fa")
 		c.post("/auth/2fa", formOf("code", totpCode(t, secret, app.clock.Now())), asHTML, ua).wantRedirect(t, "/auth/home")
 		var notices []string
-		for deadline := time.Now().Add(20 * time.Second); len(notices) == 0 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-			for _, msg := range mp.MessagesTo(t, email) {
-				if msg.Subject == "A new login to your Gatehouse account" {
-					notices = append(notices, msg.Text)
-				}
-			}
+		for _, msg := range mp.WaitForSubjects(t, email, "A new login to your Gatehouse account", 1) {
+			notices = append(notices, msg.Text)
 		}
 		if len(notices) != 1 || !strings.Contains(notices[0], "Chrome") {
 			t.Errorf("new-login notices %q, want one naming Chrome", notices)

@@ -218,14 +218,27 @@ func (m *Mailpit) MessagesTo(t testing.TB, address string) []MailMessage {
 // and returns them, oldest first.
 func (m *Mailpit) WaitForMail(t testing.TB, address string, n int) []MailMessage {
 	t.Helper()
+	return m.WaitForSubjects(t, address, "", n)
+}
+
+// WaitForSubjects waits (up to 20 s) until address has received n
+// messages whose subject starts with prefix, and returns those, oldest
+// first; other mail to address is passed over.
+func (m *Mailpit) WaitForSubjects(t testing.TB, address, prefix string, n int) []MailMessage {
+	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		got := m.MessagesTo(t, address)
+		var got []MailMessage
+		for _, msg := range m.MessagesTo(t, address) {
+			if strings.HasPrefix(msg.Subject, prefix) {
+				got = append(got, msg)
+			}
+		}
 		if len(got) >= n {
 			return got
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("mail to %s: got %d messages, want %d", address, len(got), n)
+			t.Fatalf("mail to %s (subject %q…): got %d messages, want %d", address, prefix, len(got), n)
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
