@@ -65,10 +65,8 @@ func (s *Service) throttleMail(ctx context.Context, client Client, key string, i
 	if err == nil && len(ipKey) > 0 {
 		err = s.overLimit(ctx, ipKey[0], s.cfg.LoginMaxFailuresPerIP, now)
 	}
-	if e, ok := models.AsError(err); ok && errors.Is(e, errTooMany) {
-		tooMany := *errTooManyMails
-		tooMany.RetryAfter = e.RetryAfter
-		return errors.Join(&tooMany, s.store.ForgetFailures(ctx, ids))
+	if errors.Is(err, errTooMany) {
+		return errors.Join(reworded(err, errTooManyMails), s.store.ForgetFailures(ctx, ids))
 	}
 	return err
 }

@@ -74,6 +74,19 @@ func (s *Service) overLimitIn(ctx context.Context, key string, max int, window t
 	return &e
 }
 
+// reworded is err with the detail of as when err is a 429 of the login
+// throttle (its Retry-After kept), so that each route says what was
+// throttled; any other err is returned as it is.
+func reworded(err error, as *models.Error) error {
+	e, ok := models.AsError(err)
+	if !ok || !errors.Is(e, errTooMany) {
+		return err
+	}
+	out := *as
+	out.RetryAfter = e.RetryAfter
+	return &out
+}
+
 // forget drops the attempt: it turned out not to be a wrong password. It
 // runs even when the client has gone (a login cut off while waiting for a
 // hashing slot was no guess).
@@ -116,7 +129,7 @@ func (s *Service) beginCodeAttempt(ctx context.Context, u *models.User, client C
 	if err == nil {
 		return ids, nil
 	}
-	err = errors.Join(err, s.store.ForgetFailures(context.WithoutCancel(ctx), ids)) // refused: no guess
+	err = errors.Join(reworded(err, errTooManyCodes), s.store.ForgetFailures(context.WithoutCancel(ctx), ids)) // refused: no guess
 	if errors.Is(err, errTooMany) {
 		s.noticeCodesLocked(ctx, u, client, now)
 	}
