@@ -77,7 +77,7 @@ type Service struct {
 // New builds the service. now is the clock every expiry is judged by.
 // It imports config (a leaf) rather than copying its fields into options.
 func New(store *models.Store, cfg config.Config, now func() time.Time, log *slog.Logger) (*Service, error) {
-	h, err := newHasher(cfg.Argon2)
+	h, err := newHasher(cfg.Argon2, store, log)
 	if err != nil {
 		return nil, err
 	}
