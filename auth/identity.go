@@ -27,8 +27,8 @@ func (s *Service) userFor(ctx context.Context, p profile) (u *models.User, linke
 		if err != nil {
 			return nil, false, err
 		}
-		if u.Disabled {
-			return nil, false, ErrInactiveUser
+		if err := mayLogIn(u); err != nil {
+			return nil, false, err
 		}
 		if p.Email != "" && p.Email != id.Email {
 			if err := s.store.SetIdentityEmail(ctx, id.ID, p.Email); err != nil {
@@ -50,8 +50,8 @@ func (s *Service) userFor(ctx context.Context, p profile) (u *models.User, linke
 	u, err = s.store.UserByEmail(ctx, p.Email)
 	switch {
 	case err == nil:
-		if u.Disabled {
-			return nil, false, ErrInactiveUser
+		if err := mayLogIn(u); err != nil {
+			return nil, false, err
 		}
 		if !u.EmailVerified {
 			return nil, false, ErrLinkByPassword // no pre-account takeover through an unverified sign-up

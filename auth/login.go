@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"unicode/utf8"
 
 	"gatehouse/models"
 )
@@ -44,18 +43,9 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 	if len(fields) > 0 {
 		return nil, models.InvalidFields(fields)
 	}
-	if utf8.RuneCountInString(in.Password) > maxPassword {
-		// No account has such a password: answered at once, without a
-		// hash or a database call, whether the email exists or not.
-		return nil, ErrInvalidCredentials
-	}
 	email := models.CanonicalEmail(in.Username)
-	if len(email) > 254 { // no account has such an email; keeps throttle keys bounded
-		return nil, models.InvalidFields(map[string]string{"username": "Use at most 254 characters."})
-	}
-	try, err := s.beginAttempt(ctx, email, client.IP)
-	if err != nil {
-		return nil, err
+	if msg := ValidateEmailLength(email); msg != "" { // no account has such an email; keeps throttle keys bounded
+		return nil, models.InvalidFields(map[string]string{"username": msg})
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
@@ -65,9 +55,9 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	ok, stale, err := s.hasher.verify(ctx, in.Password, hash) // an unknown email still costs one verify
+	try, ok, stale, err := s.verifyCounted(ctx, email, hash, in.Password, client)
 	if err != nil {
-		return nil, errors.Join(err, try.forget(ctx)) // busy: not a guess
+		return nil, err
 	}
 	if !ok {
 		// The same write for an unknown email as for a wrong password, so
@@ -82,12 +72,9 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 		s.Record(ctx, id, models.EventLoginFailed, client, detail)
 		return nil, ErrInvalidCredentials
 	}
-	if u.Disabled {
+	if err := mayLogIn(u); err != nil { // before the second factor: a disabled user is asked for nothing
 		s.Record(ctx, u.ID, models.EventLoginFailed, client, "account disabled")
-		if err := try.forget(ctx); err != nil {
-			return nil, err
-		}
-		return nil, ErrInactiveUser
+		return nil, errors.Join(err, try.forget(ctx))
 	}
 	if s.cfg.Mail.RequireVerifiedEmail && !u.EmailVerified {
 		s.Record(ctx, u.ID, models.EventLoginFailed, client, "email not verified")

@@ -151,8 +151,8 @@ func (s *Service) CompletePendingLogin(w http.ResponseWriter, r *http.Request, i
 	if err != nil {
 		return nil, "", err
 	}
-	if u.Disabled {
-		return end(ErrInactiveUser)
+	if err := mayLogIn(u); err != nil {
+		return end(err)
 	}
 	if !u.MFAEnabled || hashToken(u.PasswordHash) != p.PasswordProof {
 		return end(errPendingGone)

@@ -119,6 +119,32 @@ func (h *hasher) verify(ctx context.Context, password, hash string) (match, stal
 	return match, stale, nil
 }
 
+// verifyCounted is every password check that the login throttle counts —
+// a login, a re-authentication, the current password of a change: the
+// attempt is counted for (email, client IP) first (beginAttempt: 429 past
+// the limits, even for the right password), then password is checked
+// against hash ("" — an unknown email, or an account without a password —
+// checks a dummy: it costs what a wrong password costs). A password over
+// 256 characters matches no account: it is refused without hashing, and
+// stays counted like any wrong one. A check that could not run (no
+// hashing slot in time, the client gone) is forgotten: it was no guess.
+// When ok, the caller settles try (succeed, or forget) once the rest of
+// its checks are done; when not, the attempt stays counted.
+func (s *Service) verifyCounted(ctx context.Context, email, hash, password string, client Client) (try *attempt, ok, stale bool, err error) {
+	try, err = s.beginAttempt(ctx, email, client.IP)
+	if err != nil {
+		return nil, false, false, err
+	}
+	if utf8.RuneCountInString(password) > maxPassword {
+		return try, false, false, nil
+	}
+	ok, stale, err = s.hasher.verify(ctx, password, hash)
+	if err != nil {
+		return nil, false, false, errors.Join(err, try.forget(ctx))
+	}
+	return try, ok, stale, nil
+}
+
 // Password rules (contract §9). Every new password, the CLI's included,
 // has 8–256 characters, taken exactly as typed (no trimming or
 // truncation): validatePasswordLength. A password a person chooses on the

@@ -34,8 +34,8 @@ func ValidateEmail(email string) string {
 	if email == "" {
 		return "Enter your email."
 	}
-	if len(email) > 254 {
-		return "Use at most 254 characters."
+	if msg := ValidateEmailLength(email); msg != "" {
+		return msg
 	}
 	if msg := models.ValidateLine(email); msg != "" {
 		return msg
@@ -46,6 +46,16 @@ func ValidateEmail(email string) string {
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email {
 		return "Enter a valid email address."
+	}
+	return ""
+}
+
+// ValidateEmailLength is the one length rule of an email: at most
+// models.MaxEmail bytes (RFC 5321's path limit, and the column's size).
+// It returns a message or "".
+func ValidateEmailLength(email string) string {
+	if len(email) > models.MaxEmail {
+		return "Use at most 254 characters."
 	}
 	return ""
 }
@@ -134,14 +144,8 @@ func (s *Service) createUser(ctx context.Context, nu NewUser, chosenOnWeb bool) 
 func (s *Service) Register(ctx context.Context, nu NewUser, client Client) (*models.User, error) {
 	nu.Scopes = nil // never chosen by a client: DefaultScopes
 	nu.EmailVerified = false
-	now := s.now()
-	key := "signup:" + client.IP
-	ids, err := s.store.AddAttempt(ctx, now, key)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.overLimit(ctx, key, s.cfg.LoginMaxFailuresPerIP, now); err != nil {
-		return nil, errors.Join(reworded(err, errTooManySignups), s.store.ForgetFailures(ctx, ids))
+	if _, err := s.countAttempt(ctx, limit{"signup:" + client.IP, s.cfg.LoginMaxFailuresPerIP, s.cfg.LoginFailureWindow}); err != nil {
+		return nil, reworded(err, errTooManySignups)
 	}
 	u, err := s.createUser(ctx, nu, true) // chosen on the web: easy passwords refused
 	if err != nil {
