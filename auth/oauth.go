@@ -207,12 +207,7 @@ func (s *Service) consumeState(ctx context.Context, r *http.Request, name, state
 // provider's redirect back is a cross-site top-level GET.
 var bindingValue = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 
-func (s *Service) bindingCookie() string {
-	if s.cfg.SecureCookies() {
-		return "__Host-oauth_binding"
-	}
-	return "oauth_binding"
-}
+func (s *Service) bindingCookie() string { return cookieName(s.cfg.SecureCookies(), "oauth_binding") }
 
 // bindingOf returns the request's binding value, or a new one.
 func (s *Service) bindingOf(r *http.Request) string {

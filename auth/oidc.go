@@ -67,7 +67,7 @@ func (p *oidcProvider) discover(ctx context.Context) (*discovered, error) {
 	if err != nil {
 		// No answer, an error page or another issuer's document: this
 		// provider cannot be used now (502), and the next login retries.
-		return nil, fmt.Errorf("discover %s: %w (%s)", p.issuer, ErrProviderUnavailable, truncate(err.Error(), 300))
+		return nil, fmt.Errorf("discover %s: %w (%s)", p.issuer, ErrProviderUnavailable, models.Truncate(err.Error(), 300))
 	}
 	d := &discovered{
 		provider: op,

@@ -65,14 +65,16 @@ func newProviders(cfg config.Config, now func() time.Time) *providers {
 		ps.byName[p.info().Name] = p
 		ps.order = append(ps.order, p.info())
 	}
-	if cfg.Google.Enabled() {
-		add(newOIDCProvider(ProviderInfo{"google", cfg.Google.Name}, cfg.Google, redirectURL(cfg, "google"), client, now))
-	}
-	if cfg.GitHub.Enabled() {
-		add(newGitHubProvider(ProviderInfo{"github", cfg.GitHub.Name}, cfg.GitHub, redirectURL(cfg, "github"), client))
-	}
-	if cfg.OIDC.Enabled() {
-		add(newOIDCProvider(ProviderInfo{"oidc", cfg.OIDC.Name}, cfg.OIDC, redirectURL(cfg, "oidc"), client, now))
+	for _, p := range cfg.Providers() {
+		if !p.Enabled() {
+			continue
+		}
+		info := ProviderInfo{p.Key, p.Name}
+		if p.Key == "github" { // GitHub speaks OAuth 2.0 only; the others OpenID Connect
+			add(newGitHubProvider(info, p.Provider, redirectURL(cfg, p), client))
+		} else {
+			add(newOIDCProvider(info, p.Provider, redirectURL(cfg, p), client, now))
+		}
 	}
 	return ps
 }
@@ -80,12 +82,11 @@ func newProviders(cfg config.Config, now func() time.Time) *providers {
 // redirectURL is where the provider sends the browser back:
 // {PROVIDER}_REDIRECT_URL when set (a single-page app's own page, which
 // then calls the JSON callback), else BASE_URL/auth/oauth/{name}/callback.
-func redirectURL(cfg config.Config, name string) string {
-	p := map[string]config.Provider{"google": cfg.Google, "github": cfg.GitHub, "oidc": cfg.OIDC}[name]
+func redirectURL(cfg config.Config, p config.NamedProvider) string {
 	if p.RedirectURL != "" {
 		return p.RedirectURL
 	}
-	return cfg.BaseURL.String() + "/auth/oauth/" + name + "/callback"
+	return cfg.BaseURL.String() + "/auth/oauth/" + p.Key + "/callback"
 }
 
 // get returns the switched-on provider called name; an unknown or
@@ -116,13 +117,10 @@ func (s *Service) ProviderDisplay(name string) string {
 			return p.Display
 		}
 	}
-	switch name {
-	case "google":
-		return s.cfg.Google.Name
-	case "github":
-		return s.cfg.GitHub.Name
-	case "oidc":
-		return s.cfg.OIDC.Name
+	for _, p := range s.cfg.Providers() {
+		if p.Key == name {
+			return p.Name
+		}
 	}
 	return name
 }

@@ -54,11 +54,16 @@ func newSessionStore(s *Service) *SessionStore {
 
 // CookieName is "__Host-session" under https (Secure, Path=/, no Domain)
 // and "session" under http.
-func (st *SessionStore) CookieName() string {
-	if st.options.Secure {
-		return "__Host-session"
+func (st *SessionStore) CookieName() string { return cookieName(st.options.Secure, "session") }
+
+// cookieName is the one rule for naming Gatehouse's cookies: under https
+// (secure) the __Host- prefix, which browsers accept only with Secure,
+// Path=/ and no Domain, so no other host or path can set or shadow it.
+func cookieName(secure bool, name string) string {
+	if secure {
+		return "__Host-" + name
 	}
-	return "session"
+	return name
 }
 
 // Get returns the request's session, cached for the request.

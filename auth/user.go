@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/mail"
 	"strings"
 	"unicode/utf8"
@@ -213,9 +212,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor *Caller, id uint64, in U
 	}
 	if in.Scopes != nil {
 		scopes, err := ParseScopes(strings.Join(*in.Scopes, " "))
-		switch {
+		switch e, _ := models.AsError(err); {
 		case err != nil:
-			fields["scopes"] = fmt.Sprintf("Unknown scope; choose from %s.", strings.Join(AllScopes, ", "))
+			fields["scopes"] = e.Fields["scopes"]
 		case self && !contains(scopes, ScopeAdminWrite):
 			fields["scopes"] = "You cannot remove admin:write from your own account."
 			lockout = true
@@ -276,10 +275,8 @@ func (s *Service) SetDisabled(ctx context.Context, email string, disabled bool) 
 // intersects) and scopes given apply from the next login. A change is
 // written to the user's security log.
 func (s *Service) SetScopes(ctx context.Context, email, scopes string) (*models.User, error) {
-	for _, sc := range SplitScopes(scopes) {
-		if !known(sc) {
-			return nil, models.InvalidFields(map[string]string{"scopes": fmt.Sprintf("Unknown scope %q; choose from %s.", sc, strings.Join(AllScopes, ", "))})
-		}
+	if _, err := ParseScopes(scopes); err != nil {
+		return nil, err
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil {

@@ -102,6 +102,20 @@ type Provider struct {
 	RedirectURL  string // optional: an SPA page the provider sends the user back to
 }
 
+// NamedProvider is a provider's settings with its names: Key in URLs and
+// the user object's providers ("google"), Env as its variables' prefix
+// ("GOOGLE").
+type NamedProvider struct {
+	Key, Env string
+	Provider
+}
+
+// Providers is the one list of the login providers Gatehouse knows, in
+// button order, switched on or not: every other list is made from it.
+func (c Config) Providers() []NamedProvider {
+	return []NamedProvider{{"google", "GOOGLE", c.Google}, {"github", "GITHUB", c.GitHub}, {"oidc", "OIDC", c.OIDC}}
+}
+
 // Enabled reports whether the provider is configured.
 func (p Provider) Enabled() bool { return p.ClientID != "" && p.ClientSecret != "" }
 
@@ -140,12 +154,9 @@ func (c Config) String() string {
 
 func (c Config) enabledProviders() []string {
 	var out []string
-	for _, p := range []struct {
-		name string
-		Provider
-	}{{"google", c.Google}, {"github", c.GitHub}, {"oidc", c.OIDC}} {
+	for _, p := range c.Providers() {
 		if p.Enabled() {
-			out = append(out, p.name)
+			out = append(out, p.Key)
 		}
 	}
 	return out
@@ -294,7 +305,8 @@ func (c *Config) validate(baseURL string) error {
 			return fmt.Errorf("CORS_ALLOWED_ORIGINS must be a comma list of origins like https://app.example, got %q", o)
 		}
 	}
-	for name, p := range map[string]Provider{"GOOGLE": c.Google, "GITHUB": c.GitHub, "OIDC": c.OIDC} {
+	for _, p := range c.Providers() {
+		name := p.Env
 		if (p.ClientID == "") != (p.ClientSecret == "") {
 			return fmt.Errorf("%s_CLIENT_ID and %s_CLIENT_SECRET must be set together", name, name)
 		}
