@@ -195,7 +195,6 @@ func (s *Store) Atomically(ctx context.Context, fn func(tx *Store) error) error 
 	return failed("transaction", err)
 }
 
-
 // The kinds of mail (contract §6). A kind is a template pair under
 // templates/mail (KIND.txt, KIND.html); adding a notice is one line here
 // plus those two files (templates_test renders every kind).
