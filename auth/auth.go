@@ -41,6 +41,8 @@ var (
 	ErrInsufficientScope = &models.Error{Kind: models.Forbidden, Code: "insufficient_scope", Detail: "This needs a scope you do not have"}
 	ErrBusy              = &models.Error{Kind: models.Unavailable, Code: "busy", Detail: "The server is busy; try again in a moment.", RetryAfter: 2 * time.Second}
 	errTooMany           = &models.Error{Kind: models.TooManyRequests, Code: "too_many_attempts", Detail: "Too many failed logins; try again later."}
+	errTooManySignups    = &models.Error{Kind: models.TooManyRequests, Code: "too_many_attempts", Detail: "Too many sign-ups from this address; try again later."}
+	errTooManyCodes      = &models.Error{Kind: models.TooManyRequests, Code: "too_many_attempts", Detail: "Too many wrong codes for this account; try again later."}
 )
 
 // sessionEnded is ErrSessionEnded's type: a not_authenticated Error that
@@ -75,7 +77,7 @@ type Service struct {
 // New builds the service. now is the clock every expiry is judged by.
 // It imports config (a leaf) rather than copying its fields into options.
 func New(store *models.Store, cfg config.Config, now func() time.Time, log *slog.Logger) (*Service, error) {
-	h, err := newHasher(cfg.Argon2)
+	h, err := newHasher(cfg.Argon2, store, log)
 	if err != nil {
 		return nil, err
 	}

@@ -65,10 +65,8 @@ func (s *Service) throttleMail(ctx context.Context, client Client, key string, i
 	if err == nil && len(ipKey) > 0 {
 		err = s.overLimit(ctx, ipKey[0], s.cfg.LoginMaxFailuresPerIP, now)
 	}
-	if e, ok := models.AsError(err); ok && errors.Is(e, errTooMany) {
-		tooMany := *errTooManyMails
-		tooMany.RetryAfter = e.RetryAfter
-		return errors.Join(&tooMany, s.store.ForgetFailures(ctx, ids))
+	if errors.Is(err, errTooMany) {
+		return errors.Join(reworded(err, errTooManyMails), s.store.ForgetFailures(ctx, ids))
 	}
 	return err
 }
@@ -116,7 +114,10 @@ func (s *Service) ResetPasswordWithLink(ctx context.Context, in LinkReset, clien
 		return err
 	}
 	u, err := s.store.UserByID(ctx, l.UserID)
-	if errors.Is(err, models.ErrNotFound) {
+	if errors.Is(err, models.ErrNotFound) || (err == nil && u.Email != l.Email) {
+		// A link is bound to the address it was mailed to: once the account
+		// has moved, whoever reads the old mailbox must not own it
+		// (contract §9; the move also deletes the link, Store.ChangeEmail).
 		return ErrInvalidLink
 	}
 	if err != nil {
@@ -132,11 +133,12 @@ func (s *Service) ResetPasswordWithLink(ctx context.Context, in LinkReset, clien
 		if _, err := s.emailLink(ctx, tx, in.Token, true, models.LinkReset); err != nil {
 			return err // spent by a concurrent reset meanwhile
 		}
-		if err := tx.DeleteEmailLinks(ctx, u.ID, models.LinkReset); err != nil {
+		// The account's other reset links go with the password
+		// (Store.SetPasswordAndEndSessions). Not found: it moved meanwhile.
+		if err := tx.MarkEmailVerified(ctx, u.ID, l.Email); errors.Is(err, models.ErrNotFound) {
+			return ErrInvalidLink
+		} else if err != nil {
 			return err
-		}
-		if err := tx.MarkEmailVerified(ctx, u.ID, l.Email); err != nil && !errors.Is(err, models.ErrNotFound) {
-			return err // not found: the account has another address now
 		}
 		return nil
 	})

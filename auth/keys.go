@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"sync"
 	"time"
 
@@ -217,9 +218,23 @@ func (r *keyRing) fresh(ctx context.Context) error {
 	return r.loadLocked(ctx)
 }
 
-// current returns the key that signs new tokens.
+// current returns the key that signs new tokens. The copy's signer is
+// checked against the database first (one indexed read per signature):
+// a key retired anywhere — by the CLI, on another instance — never signs
+// again from the moment the retirement commits (contract §8), while a
+// rotation may take recheck to arrive.
 func (r *keyRing) current(ctx context.Context) (*signingKey, error) {
 	if err := r.fresh(ctx); err != nil {
+		return nil, err
+	}
+	r.mu.RLock()
+	signer := r.signer
+	r.mu.RUnlock()
+	live, err := r.store.SigningKeyLive(ctx, signer.kid)
+	if err != nil || live {
+		return signer, err
+	}
+	if err := r.load(ctx); err != nil {
 		return nil, err
 	}
 	r.mu.RLock()
@@ -275,14 +290,16 @@ func (r *keyRing) signerKID() string {
 // published are the keys in the JWKS: the signing key, and every earlier
 // key not retired whose tokens may still be alive — signed before the next
 // key took over (plus recheck, the time other instances may take to
-// notice) and valid for at most ACCESS_TOKEN_TTL.
+// notice) and valid for at most ACCESS_TOKEN_TTL. They are read from the
+// database on every call, not from the ring's copy: a retired key leaves
+// the JWKS the moment it is retired, on every instance (contract §8). The
+// JWKS is asked for rarely (verifiers cache it), so the read is cheap.
 func (r *keyRing) published(ctx context.Context) ([]models.SigningKey, error) {
-	if err := r.fresh(ctx); err != nil {
+	all, err := r.store.SigningKeys(ctx)
+	if err != nil {
 		return nil, err
 	}
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return publishedKeys(r.live, r.now(), r.ttl), nil
+	return publishedKeys(liveKeys(all, r.alg), r.now(), r.ttl), nil
 }
 
 // publishedKeys picks from live (newest first) the keys whose tokens may
@@ -421,17 +438,22 @@ func (s *Service) RetireKey(ctx context.Context, kid string) (next string, err e
 		return "", err
 	}
 	live := liveKeys(all, s.cfg.JWTAlg)
+	if !slices.ContainsFunc(all, func(k models.SigningKey) bool { return k.KID == kid }) {
+		return "", models.ErrNotFound
+	}
+	// The successor first: from the moment the key is retired, every
+	// instance finds a live key to sign with (keyRing.current).
+	if s.tokens.keys != nil && len(live) > 0 && live[0].KID == kid {
+		if next, err = s.tokens.keys.create(ctx); err != nil {
+			return "", err
+		}
+	}
 	if err := s.store.RetireSigningKey(ctx, kid, s.now().UTC()); err != nil {
 		return "", err
 	}
 	s.log.Warn("signing key retired", "kid", kid)
 	if s.tokens.keys == nil {
 		return "", nil
-	}
-	if len(live) > 0 && live[0].KID == kid {
-		if next, err = s.tokens.keys.create(ctx); err != nil {
-			return "", err
-		}
 	}
 	return next, s.tokens.keys.load(ctx)
 }

@@ -294,33 +294,42 @@ func (s *Service) resetMFA(ctx context.Context, u *models.User, actor *Caller, c
 // (otpCode) or, when there is none, a recovery code. Each is good once:
 // a code's step, and a recovery code, are spent in one UPDATE. Neither
 // given is ErrMFARequired; a wrong, replayed or spent one is
-// ErrInvalidOTP, recorded as mfa_failed. how says which factor passed,
-// for the security log.
+// ErrInvalidOTP, recorded as mfa_failed. More than maxWrongCodes wrong
+// ones for the account within the window, from any addresses, and every
+// code is 429 for a while (beginCodeAttempt). how says which factor
+// passed, for the security log.
 func (s *Service) checkSecondFactor(ctx context.Context, u *models.User, otpCode, recoveryCode string, client Client) (how string, err error) {
 	otpCode, recoveryCode = strings.TrimSpace(otpCode), strings.TrimSpace(recoveryCode)
-	switch {
-	case otpCode == "" && recoveryCode == "":
+	if otpCode == "" && recoveryCode == "" {
 		return "", ErrMFARequired
-	case otpCode != "":
+	}
+	try, err := s.beginCodeAttempt(ctx, u, client)
+	if err != nil {
+		return "", err
+	}
+	right := func(how string) (string, error) {
+		return how, s.store.ForgetFailures(context.WithoutCancel(ctx), try)
+	}
+	if otpCode != "" {
 		ok, err := s.useTOTP(ctx, u.ID, otpCode)
 		if err != nil {
-			return "", err
+			return "", errors.Join(err, s.store.ForgetFailures(context.WithoutCancel(ctx), try))
 		}
 		if ok {
-			return "authenticator app", nil
+			return right("authenticator app")
 		}
 		s.Record(ctx, u.ID, models.EventMFAFailed, client, "wrong or reused code")
-	default:
-		ok, err := s.store.UseRecoveryCode(ctx, u.ID, s.mfa.codes.digest(canonicalRecoveryCode(recoveryCode)), s.now())
-		if err != nil {
-			return "", err
-		}
-		if ok {
-			s.Record(ctx, u.ID, models.EventRecoveryCodeUsed, client, "")
-			return "recovery code", nil
-		}
-		s.Record(ctx, u.ID, models.EventMFAFailed, client, "wrong or used recovery code")
+		return "", ErrInvalidOTP
 	}
+	ok, err := s.store.UseRecoveryCode(ctx, u.ID, s.mfa.codes.digest(canonicalRecoveryCode(recoveryCode)), s.now())
+	if err != nil {
+		return "", errors.Join(err, s.store.ForgetFailures(context.WithoutCancel(ctx), try))
+	}
+	if ok {
+		s.Record(ctx, u.ID, models.EventRecoveryCodeUsed, client, "")
+		return right("recovery code")
+	}
+	s.Record(ctx, u.ID, models.EventMFAFailed, client, "wrong or used recovery code")
 	return "", ErrInvalidOTP
 }
 

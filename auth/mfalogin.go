@@ -163,6 +163,9 @@ func (s *Service) CompletePendingLogin(w http.ResponseWriter, r *http.Request, i
 	}
 	how, err := s.checkSecondFactor(ctx, u, in.Code, in.RecoveryCode, client)
 	if err != nil {
+		if !errors.Is(err, ErrInvalidOTP) {
+			err = errors.Join(err, try.forget(ctx)) // refused or failed: not a guess
+		}
 		if p.Tries >= pendingTries {
 			_, _, err = end(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"runtime"
 	"strings"
 	"time"
@@ -20,25 +21,33 @@ import (
 // hasher runs argon2id with the configured cost, at most GOMAXPROCS at
 // once: each run holds ARGON2_MEMORY_KIB of memory, so a login flood must
 // queue rather than exhaust memory. A caller that cannot get a slot within
-// wait gets ErrBusy.
+// wait gets ErrBusy. Failed checks take as long as the slowest parameters
+// in use (timing).
 type hasher struct {
-	params *argon2id.Params
-	slots  chan struct{}
-	wait   time.Duration
-	dummy  string // verified for unknown emails, so they cost what a wrong password costs
+	params  *argon2id.Params
+	current string // models.HashParamsOf a hash made with params
+	slots   chan struct{}
+	wait    time.Duration
+	timing  *timing
 }
 
-func newHasher(cfg config.Argon2) (*hasher, error) {
+// newHasher makes a hasher for cfg; store (nil in unit tests) shares the
+// parameter sets in use with the other instances.
+func newHasher(cfg config.Argon2, store *models.Store, log *slog.Logger) (*hasher, error) {
 	h := &hasher{
 		params: &argon2id.Params{Memory: cfg.MemoryKiB, Iterations: cfg.Time, Parallelism: cfg.Threads, SaltLength: 16, KeyLength: 32},
 		slots:  make(chan struct{}, runtime.GOMAXPROCS(0)),
 		wait:   3 * time.Second,
+		timing: newTiming(store, log),
 	}
-	dummy, err := argon2id.CreateHash("gatehouse dummy password", h.params)
+	dummy, err := argon2id.CreateHash(dummyPassword, h.params)
 	if err != nil {
 		return nil, fmt.Errorf("argon2id: %w", err)
 	}
-	h.dummy = dummy
+	h.current = models.HashParamsOf(dummy)
+	if err := h.timing.add(h.current); err != nil {
+		return nil, err
+	}
 	return h, nil
 }
 
@@ -55,7 +64,8 @@ func (h *hasher) acquire(ctx context.Context) (release func(), err error) {
 	}
 }
 
-// hash returns an argon2id hash of password.
+// hash returns an argon2id hash of password, and records the parameters
+// as in use (once per process).
 func (h *hasher) hash(ctx context.Context, password string) (string, error) {
 	release, err := h.acquire(ctx)
 	if err != nil {
@@ -66,26 +76,43 @@ func (h *hasher) hash(ctx context.Context, password string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("argon2id: %w", err)
 	}
+	h.timing.record(ctx, h.current)
 	return hash, nil
 }
 
 // verify reports whether password matches hash, and whether hash was made
 // with other parameters than the configured ones (so it should be
 // re-hashed). An empty hash (no password set) is checked against the
-// dummy and never matches, in the same time.
+// dummy of the slowest parameters in use and never matches. A check that
+// fails answers no sooner than the slowest parameters' usual time
+// (timing), so neither an unknown email nor the cost of an account's own
+// hash shows in how long a wrong password takes. The wait holds the slot,
+// as a check against the slowest hash would.
 func (h *hasher) verify(ctx context.Context, password, hash string) (match, stale bool, err error) {
+	h.timing.learn(ctx)
 	release, err := h.acquire(ctx)
 	if err != nil {
 		return false, false, err
 	}
 	defer release()
+	start := time.Now()
 	if hash == "" {
-		_, _, _ = argon2id.CheckHash(password, h.dummy)
+		dummy := h.timing.dummy()
+		_, _, _ = argon2id.CheckHash(password, dummy)
+		h.timing.observe(models.HashParamsOf(dummy), time.Since(start))
+		h.timing.pad(start)
 		return false, false, nil
 	}
+	set := models.HashParamsOf(hash)
+	h.timing.ensure(ctx, set)
+	start = time.Now()
 	match, params, err := argon2id.CheckHash(password, hash)
 	if err != nil {
 		return false, false, fmt.Errorf("argon2id: %w", err)
+	}
+	h.timing.observe(set, time.Since(start))
+	if !match {
+		h.timing.pad(start)
 	}
 	stale = params.Memory != h.params.Memory || params.Iterations != h.params.Iterations ||
 		params.Parallelism != h.params.Parallelism || params.KeyLength != h.params.KeyLength

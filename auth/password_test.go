@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -17,7 +18,7 @@ var cheap = config.Argon2{MemoryKiB: 1024, Time: 1, Threads: 1}
 
 func TestHasherVerify(t *testing.T) {
 	t.Parallel()
-	h, err := newHasher(cheap)
+	h, err := newHasher(cheap, nil, slog.Default())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,7 +209,7 @@ func TestLoginBusy(t *testing.T) {
 // BenchmarkPasswordVerify measures one argon2id verify at the contract's
 // default cost (19456 KiB, t=2, p=1): the price of every password login.
 func BenchmarkPasswordVerify(b *testing.B) {
-	h, err := newHasher(config.Argon2{MemoryKiB: 19456, Time: 2, Threads: 1})
+	h, err := newHasher(config.Argon2{MemoryKiB: 19456, Time: 2, Threads: 1}, nil, slog.Default())
 	if err != nil {
 		b.Fatal(err)
 	}

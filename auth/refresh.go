@@ -16,6 +16,10 @@ var (
 	// it was is no business of whoever holds it.
 	ErrInvalidGrant = &models.Error{Kind: models.BadRequest, Code: "invalid_grant",
 		Detail: "The refresh token is invalid, expired or already used. Log in again."}
+	// ErrInvalidScope is a refresh whose scope names no known scope, or
+	// none the session has: the token would carry none (contract §7).
+	ErrInvalidScope = &models.Error{Kind: models.BadRequest, Code: "invalid_scope",
+		Detail: "The scope asked for names no scope this session has. Ask for fewer, or leave scope out."}
 	ErrUnsupportedGrantType = &models.Error{Kind: models.BadRequest, Code: "unsupported_grant_type",
 		Detail: `Only grant_type=refresh_token is supported here; log in at /api/login.`}
 )
@@ -83,6 +87,12 @@ func (s *Service) Refresh(ctx context.Context, in RefreshRequest, client Client)
 	if err != nil {
 		return TokenResponse{}, err
 	}
+	if in.Scope != "" {
+		// Checked before the token is spent: a bad request changes nothing.
+		if c.Scopes = Grant(SplitScopes(in.Scope), c.Scopes); len(c.Scopes) == 0 {
+			return TokenResponse{}, ErrInvalidScope
+		}
+	}
 	next, raw := s.newRefreshToken(sess)
 	won, err := s.store.RotateRefreshToken(ctx, hash, next, s.now())
 	if err != nil {
@@ -91,7 +101,6 @@ func (s *Service) Refresh(ctx context.Context, in RefreshRequest, client Client)
 	if !won {
 		return TokenResponse{}, s.refreshTokenReused(ctx, sess, u, client)
 	}
-	c.Scopes = Grant(SplitScopes(in.Scope), c.Scopes)
 	tok, err := s.tokens.issue(ctx, c)
 	if err != nil {
 		return TokenResponse{}, err

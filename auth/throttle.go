@@ -3,7 +3,10 @@ package auth
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
+
+	"gatehouse/models"
 )
 
 // accountKey counts failures for one account from one IP. It is hashed:
@@ -71,6 +74,19 @@ func (s *Service) overLimitIn(ctx context.Context, key string, max int, window t
 	return &e
 }
 
+// reworded is err with the detail of as when err is a 429 of the login
+// throttle (its Retry-After kept), so that each route says what was
+// throttled; any other err is returned as it is.
+func reworded(err error, as *models.Error) error {
+	e, ok := models.AsError(err)
+	if !ok || !errors.Is(e, errTooMany) {
+		return err
+	}
+	out := *as
+	out.RetryAfter = e.RetryAfter
+	return &out
+}
+
 // forget drops the attempt: it turned out not to be a wrong password. It
 // runs even when the client has gone (a login cut off while waiting for a
 // hashing slot was no guess).
@@ -82,4 +98,57 @@ func (a *attempt) forget(ctx context.Context) error {
 // IP: the right password was given (even if the client has gone since).
 func (a *attempt) succeed(ctx context.Context) error {
 	return a.s.store.ClearFailures(context.WithoutCancel(ctx), accountKey(a.email, a.ip), a.ids...)
+}
+
+// maxWrongCodes is how many wrong second-factor codes (TOTP or recovery)
+// one account may see within LOGIN_FAILURE_WINDOW, from any number of
+// addresses, before every code for it is refused (contract §9): the
+// per-IP counts alone let someone who has the password and many
+// addresses guess on for ever.
+const maxWrongCodes = 10
+
+// codesKey counts the wrong codes of one account, whatever the IP.
+func codesKey(userID uint64) string { return "codes:" + strconv.FormatUint(userID, 10) }
+
+// codesNoticeKey marks that the account's owner was told of a lock.
+func codesNoticeKey(userID uint64) string { return "codes-notice:" + strconv.FormatUint(userID, 10) }
+
+// beginCodeAttempt counts a second-factor code for u as wrong before it
+// is checked (as beginAttempt does for passwords, so concurrent guesses
+// cannot all pass one count). Over maxWrongCodes it is 429 — the right
+// code too — and the owner is mailed once per window. The ids forget the
+// attempt when the code turns out right.
+func (s *Service) beginCodeAttempt(ctx context.Context, u *models.User, client Client) ([]uint64, error) {
+	now := s.now()
+	key := codesKey(u.ID)
+	ids, err := s.store.AddAttempt(ctx, now, key)
+	if err != nil {
+		return nil, err
+	}
+	err = s.overLimit(ctx, key, maxWrongCodes, now)
+	if err == nil {
+		return ids, nil
+	}
+	err = errors.Join(reworded(err, errTooManyCodes), s.store.ForgetFailures(context.WithoutCancel(ctx), ids)) // refused: no guess
+	if errors.Is(err, errTooMany) {
+		s.noticeCodesLocked(ctx, u, client, now)
+	}
+	return nil, err
+}
+
+// noticeCodesLocked mails u that its codes are refused, unless it was
+// told so within the window already. Two refusals at once may both mail:
+// better twice than never. A failure is logged, never the request's.
+func (s *Service) noticeCodesLocked(ctx context.Context, u *models.User, client Client, now time.Time) {
+	ctx = context.WithoutCancel(ctx)
+	key := codesNoticeKey(u.ID)
+	n, _, err := s.store.CountFailures(ctx, key, now.Add(-s.cfg.LoginFailureWindow))
+	if err == nil && n == 0 {
+		if _, err = s.store.AddAttempt(ctx, now, key); err == nil {
+			err = s.store.Enqueue(ctx, s.Notice(u, models.MailCodesLocked, client))
+		}
+	}
+	if err != nil {
+		s.log.Error("codes-locked notice failed", "user_id", u.ID, "err", err)
+	}
 }

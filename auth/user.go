@@ -141,7 +141,7 @@ func (s *Service) Register(ctx context.Context, nu NewUser, client Client) (*mod
 		return nil, err
 	}
 	if err := s.overLimit(ctx, key, s.cfg.LoginMaxFailuresPerIP, now); err != nil {
-		return nil, errors.Join(err, s.store.ForgetFailures(ctx, ids))
+		return nil, errors.Join(reworded(err, errTooManySignups), s.store.ForgetFailures(ctx, ids))
 	}
 	u, err := s.createUser(ctx, nu, true) // chosen on the web: easy passwords refused
 	if err != nil {

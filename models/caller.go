@@ -48,6 +48,15 @@ WHERE s.public_id = ?`
 // read of a connection causal instead.
 const causal = "SET STATEMENT wsrep_sync_wait=1 FOR "
 
+// causalRead is query made causal on a Galera node (see causal); on
+// any other server it is query.
+func (s *Store) causalRead(query string) string {
+	if s.galera {
+		return causal + query
+	}
+	return query
+}
+
 // callerQueries are the caller queries as this Store runs them.
 type callerQueries struct{ byTokenHash, byPublicID, userByEmail, refreshByHash string }
 

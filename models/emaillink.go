@@ -78,16 +78,6 @@ func (s *Store) UseEmailLink(ctx context.Context, hash string, now time.Time, pu
 	return l, nil
 }
 
-// DeleteEmailLinks deletes the user's links of purpose (all reset links
-// once the password has been reset).
-func (s *Store) DeleteEmailLinks(ctx context.Context, userID uint64, purpose string) error {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	return failed("delete links", s.writeResult(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Where("user_id = ? AND purpose = ?", userID, purpose).Delete(&EmailLink{})
-	}).Error)
-}
-
 // DeleteExpiredEmailLinks drops links that expired before now.
 func (s *Store) DeleteExpiredEmailLinks(ctx context.Context, now time.Time) (int64, error) {
 	ctx, cancel := s.deadline(ctx)
@@ -118,21 +108,27 @@ func (s *Store) MarkEmailVerified(ctx context.Context, userID uint64, email stri
 }
 
 // ChangeEmail moves the user to email, verified (a confirmed address
-// change). An address in use is ErrEmailTaken.
+// change), and in the same transaction deletes their reset links: a link
+// mailed to the old address must not open the moved account (contract
+// §9). An address in use is ErrEmailTaken.
 func (s *Store) ChangeEmail(ctx context.Context, userID uint64, email string) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Model(&User{}).Where("id = ?", userID).
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&User{}).Where("id = ?", userID).
 			Updates(map[string]any{"email": CanonicalEmail(email), "email_verified": true})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return gorm.ErrRecordNotFound
+		}
+		return tx.Where("user_id = ? AND purpose = ?", userID, LinkReset).Delete(&EmailLink{}).Error
 	})
-	if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return ErrEmailTaken
 	}
-	if res.Error == nil && res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	return failed("change email", res.Error)
+	return failed("change email", err)
 }
 
 // loginSeen is SeenLogin's query: two EXISTS that each stop at their

@@ -218,5 +218,6 @@ const (
 	MailNewLogin         = "new_login"              // a login from a browser and IP not seen in 90 days
 	MailMFAEnabled       = "mfa_enabled"            // two-factor authentication turned on
 	MailMFADisabled      = "mfa_disabled"           // two-factor authentication turned off (by the user or a reset)
+	MailCodesLocked      = "codes_locked"           // too many wrong second-factor codes: codes are refused for a while
 	MailDropped          = "dropped"                // a state: nothing to send (a reset for an unknown address)
 )

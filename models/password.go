@@ -16,7 +16,7 @@ type Renewal struct {
 // SetPasswordAndEndSessions is the one way a password changes (the web's
 // change and the CLI's user passwd): in one transaction it sets the
 // user's password hash and ends every one of their sessions, with the
-// tokens bound to them. With a renewal, the session renew.Current is not
+// tokens bound to them, and their reset and address-change links. With a renewal, the session renew.Current is not
 // ended but moved to renew.Replacement (a new id and token); if that
 // session is already gone (revoked meanwhile) nothing changes and the
 // answer is ErrNotFound. An unknown user is ErrNotFound. It says how many
@@ -47,6 +47,12 @@ func (s *Store) SetPasswordAndEndSessions(ctx context.Context, userID uint64, ha
 			return res.Error
 		}
 		ended = res.RowsAffected
+		// Links mailed for the old password die with it (contract §9): a
+		// reset link, and an address-change link, which the old password
+		// asked for.
+		if err := tx.Where("user_id = ? AND purpose IN ?", userID, []string{LinkReset, LinkChange}).Delete(&EmailLink{}).Error; err != nil {
+			return err
+		}
 		if renew == nil {
 			return nil
 		}

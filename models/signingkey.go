@@ -37,13 +37,25 @@ func (s *Store) CreateSigningKey(ctx context.Context, k *SigningKey) error {
 
 // SigningKeys lists every key, retired ones too, newest first (the kid
 // breaks ties between keys made in the same instant, so every instance
-// agrees which is newest).
+// agrees which is newest). On Galera the read is causal: a key retired
+// through one node is retired for the next read through any other.
 func (s *Store) SigningKeys(ctx context.Context) ([]SigningKey, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	var keys []SigningKey
-	err := s.db.WithContext(ctx).Order("created_at DESC, kid DESC").Find(&keys).Error
+	err := s.db.WithContext(ctx).Raw(s.causalRead("SELECT * FROM signing_keys ORDER BY created_at DESC, kid DESC")).Scan(&keys).Error
 	return keys, failed("signing keys", err)
+}
+
+// SigningKeyLive reports whether the key kid exists and is not retired —
+// asked before every signature, so that no instance signs with a key
+// another one has retired (contract §8: at once, on every instance).
+func (s *Store) SigningKeyLive(ctx context.Context, kid string) (bool, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var n int64
+	err := s.db.WithContext(ctx).Raw(s.causalRead("SELECT COUNT(*) FROM signing_keys WHERE kid = ? AND retired_at IS NULL"), kid).Scan(&n).Error
+	return n > 0, failed("signing key", err)
 }
 
 // RetireSigningKey marks the key kid retired at now; ErrNotFound if there

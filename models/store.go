@@ -187,6 +187,7 @@ func (s *Store) migrate(db *gorm.DB) error {
 	}
 	m := db.Migrator()
 	backfill := m.HasTable(&User{}) && !m.HasColumn(&User{}, "LinkedProviders")
+	fillParams := m.HasTable(&User{}) && !m.HasTable(&HashParams{})
 	if err := db.AutoMigrate(tables...); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
@@ -198,11 +199,16 @@ func (s *Store) migrate(db *gorm.DB) error {
 			return fmt.Errorf("migrate: fill users.linked_providers: %w", err)
 		}
 	}
+	if fillParams {
+		if err := fillHashParams(db); err != nil {
+			return fmt.Errorf("migrate: fill hash_params: %w", err)
+		}
+	}
 	return nil
 }
 
 var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Identity{}, &OAuthState{}, &SigningKey{}, &RefreshToken{},
-	&TOTP{}, &RecoveryCode{}, &PendingLogin{}, &Mail{}, &EmailLink{}}
+	&TOTP{}, &RecoveryCode{}, &PendingLogin{}, &Mail{}, &EmailLink{}, &HashParams{}}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

@@ -12,7 +12,8 @@ import (
 // mailKinds are the kinds the rest of Gatehouse enqueues; each needs its
 // templates.
 var mailKinds = []string{models.MailPasswordReset, models.MailVerifyEmail, models.MailConfirmEmail,
-	models.MailEmailChangeAsked, models.MailPasswordChanged, models.MailNewLogin, models.MailMFAEnabled, models.MailMFADisabled}
+	models.MailEmailChangeAsked, models.MailPasswordChanged, models.MailNewLogin, models.MailMFAEnabled, models.MailMFADisabled,
+	models.MailCodesLocked}
 
 // TestMailTemplates renders every mail kind, with zero data and with
 // full data: a subject on one line, the link written out in the text

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -340,6 +341,60 @@ func TestOutsideVerifiers(t *testing.T) {
 					}
 				})
 			})
+		}
+	})
+}
+
+// TestRetireKeyAtOnce: retiring a key (here through a third instance, as
+// the CLI does) takes effect everywhere by the very next request, with no
+// clock moving and no token of the retired key seen first: no instance
+// signs with it, and no instance publishes it (contract §8; the probe saw
+// the retired key sign for ~10 s and fill the JWKS alone).
+func TestRetireKeyAtOnce(t *testing.T) {
+	eachDB(t, func(t *testing.T, db database) {
+		one := newApp(t, db)
+		two := newApp(t, db, sameDatabaseAs(one))
+		cliLike := newApp(t, db, sameDatabaseAs(one))
+		one.createUser(t, "ada@example.com", goodPassword)
+		ctx := context.Background()
+		login := func(on *app) string { return on.client(t).loginAPI("ada@example.com", goodPassword).AccessToken }
+		current := kidOf(t, login(one))
+		if got := kidOf(t, login(two)); got != current {
+			t.Fatalf("the instances sign with %q and %q, want one shared key", current, got)
+		}
+		for _, on := range []*app{one, two} {
+			on.client(t).jwks() // both copies loaded and fresh
+		}
+
+		next, err := cliLike.auth.RetireKey(ctx, current)
+		if err != nil || next == "" {
+			t.Fatalf("retire the current key: next %q, err %v", next, err)
+		}
+		for name, on := range map[string]*app{"first": one, "second": two} {
+			for i := range 3 {
+				if got := kidOf(t, login(on)); got != next {
+					t.Errorf("%s instance, login %d after the retirement: signed with %q, want the successor %q", name, i, got, next)
+				}
+			}
+			if got := kids(on.client(t).jwks()); !slices.Equal(got, []string{next}) {
+				t.Errorf("%s instance's JWKS right after the retirement: %v, want only %s", name, got, next)
+			}
+		}
+
+		// Retiring an older key (rotated, still published) removes it from
+		// every JWKS at once too.
+		rotated, err := cliLike.auth.RotateKey(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		two.client(t).jwks()
+		if _, err := cliLike.auth.RetireKey(ctx, next); err != nil {
+			t.Fatal(err)
+		}
+		for name, on := range map[string]*app{"first": one, "second": two} {
+			if got := kids(on.client(t).jwks()); !slices.Equal(got, []string{rotated}) {
+				t.Errorf("%s instance's JWKS right after retiring the older key: %v, want only %s", name, got, rotated)
+			}
 		}
 	})
 }

@@ -737,3 +737,68 @@ func TestMFAPages(t *testing.T) {
 		}
 	})
 }
+
+// TestMFACodesAcrossAddresses: more than 10 wrong codes for one account
+// within the window, from any number of addresses, refuse every code —
+// the right one, a recovery code, from a fresh address — with 429 until
+// the window passes, and the owner is mailed once (contract §9). The
+// probe guessed 16 codes over 4 addresses, then the right code from a
+// fifth was let in.
+func TestMFACodesAcrossAddresses(t *testing.T) {
+	t.Parallel()
+	mp := testenv.StartMailpit(t)
+	eachDB(t, func(t *testing.T, db database) {
+		app := newApp(t, db, trustProxy("127.0.0.1/32"), withMailpit(mp))
+		email := "guessed-" + db + "@example.com"
+		app.createUser(t, email, goodPassword)
+		owner := app.client(t)
+		owner.loginAPI(email, goodPassword)
+		secret, codes := owner.enableMFA()
+		login := func(ip string, second ...string) *response {
+			return app.client(t).post("/api/login", formOf(append([]string{"username", email, "password", goodPassword}, second...)...), from(ip))
+		}
+		right := totpCode(t, secret, app.clock.Now())
+		for i := range 10 { // 4, 4 and 2 from three addresses: under every per-IP limit
+			login("198.51.100."+strconv.Itoa(1+i/4), "otp", wrongCode(right)).wantProblem(t, http.StatusUnauthorized, "invalid_otp")
+		}
+		for _, try := range []struct {
+			name   string
+			ip     string
+			second []string
+		}{
+			{"the right code from a fifth address", "198.51.100.5", []string{"otp", right}},
+			{"a recovery code from a sixth", "198.51.100.6", []string{"recovery_code", codes[0]}},
+			{"the right code again", "198.51.100.7", []string{"otp", right}},
+		} {
+			resp := login(try.ip, try.second...)
+			resp.wantProblem(t, http.StatusTooManyRequests, "too_many_attempts")
+			if resp.Header.Get("Retry-After") == "" {
+				t.Errorf("%s: 429 without Retry-After", try.name)
+			}
+		}
+		// The browser's second step is the same rule.
+		browser := app.client(t)
+		browser.post("/auth/token", formOf("username", email, "password", goodPassword), asHTML, from("198.51.100.8")).wantRedirect(t, "/auth/2fa")
+		browser.post("/auth/2fa", formOf("code", right), asHTML, from("198.51.100.8")).wantStatus(t, http.StatusTooManyRequests)
+
+		notices := mp.WaitForSubjects(t, email, "Too many wrong codes", 1)
+		if !strings.Contains(notices[0].Text, "198.51.100.") {
+			t.Errorf("the notice does not say where the codes came from:\n%s", notices[0].Text)
+		}
+		app.clock.Advance(app.cfg.LoginFailureWindow + time.Second)
+		login("198.51.100.9", "otp", totpCode(t, secret, app.clock.Now())).wantStatus(t, http.StatusOK)
+		if got := len(filterSubjects(mp.MessagesTo(t, email), "Too many wrong codes")); got != 1 {
+			t.Errorf("codes-locked notices: %d, want 1 (one per window, not one per refusal)", got)
+		}
+	})
+}
+
+func filterSubjects(mails []testenv.MailMessage, prefix string) []testenv.MailMessage {
+	var out []testenv.MailMessage
+	for _, m := range mails {
+		if strings.HasPrefix(m.Subject, prefix) {
+			out = append(out, m)
+		}
+	}
+	return out
+}

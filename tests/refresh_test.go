@@ -141,6 +141,15 @@ func TestRefreshToken(t *testing.T) {
 			}
 		})
 
+		t.Run("a scope that leaves the token with none is invalid_scope, and spends nothing", func(t *testing.T) {
+			c := app.client(t)
+			login := c.loginAPI("ada@example.com", goodPassword, "user:read")
+			for _, scope := range []string{"no:such", "admin:write", "openid"} {
+				c.refresh(login.RefreshToken, scope).wantProblem(t, http.StatusBadRequest, "invalid_scope")
+			}
+			c.refreshOK(login.RefreshToken) // still unspent
+		})
+
 		t.Run("a login with fewer scopes cannot refresh into more", func(t *testing.T) {
 			c := app.client(t)
 			login := c.loginAPI("ada@example.com", goodPassword, "user:read")

@@ -204,6 +204,8 @@ func TestSignupThrottle(t *testing.T) {
 		resp := c.post("/api/register", body, from("203.0.113.9")).wantStatus(t, http.StatusTooManyRequests)
 		if p := resp.problem(t); p.Error != "too_many_attempts" || resp.Header.Get("Retry-After") == "" {
 			t.Errorf("problem = %+v, Retry-After %q", p, resp.Header.Get("Retry-After"))
+		} else if strings.Contains(p.Detail, "login") {
+			t.Errorf("a throttled sign-up says %q: it speaks of logins", p.Detail)
 		}
 		c.post("/api/register", body, from("198.51.100.7")).wantStatus(t, http.StatusCreated)
 	})
