@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
@@ -33,14 +32,7 @@ type fixture struct {
 // BenchmarkPasswordVerify) and fixed secrets.
 func newFixture(t testing.TB, overrides ...string) *fixture {
 	t.Helper()
-	store, err := models.Open(testenv.DatabaseURL(t, testenv.SQLite, ""), 0)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if err := store.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	store := testenv.Store(t, models.Open, testenv.DatabaseURL(t, testenv.SQLite, ""), 0)
 	clk := testenv.NewClock(time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC))
 	return newFixtureOn(t, store, clk, overrides...)
 }
@@ -49,23 +41,7 @@ func newFixture(t testing.TB, overrides ...string) *fixture {
 // another instance (or a restart with other settings) would.
 func newFixtureOn(t testing.TB, store *models.Store, clk *clock, overrides ...string) *fixture {
 	t.Helper()
-	env := map[string]string{
-		"DATA_DIR":          t.TempDir(),
-		"APP_ENV":           "test",
-		"SESSION_SECRET":    strings.Repeat("s", 32),
-		"JWT_SECRET":        strings.Repeat("j", 32),
-		"ENCRYPTION_KEY":    strings.Repeat("e", 32),
-		"ARGON2_MEMORY_KIB": "1024",
-		"ARGON2_TIME":       "1",
-	}
-	for _, kv := range overrides {
-		k, v, _ := strings.Cut(kv, "=")
-		env[k] = v
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, nil)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
+	cfg := testenv.Config(t, config.Load, overrides...)
 	svc, err := New(store, cfg, clk.Now, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("auth.New: %v", err)

@@ -35,15 +35,6 @@ type forgotInput struct {
 	Email string `json:"email" form:"email"`
 }
 
-// noReferrer keeps a mailed link's token out of the Referer of anything
-// its page loads or links to (contract §6).
-func noReferrer(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		c.Response().Header().Set("Referrer-Policy", "no-referrer")
-		return next(c)
-	}
-}
-
 // forgotPage serves GET /auth/forgot to anyone: the forgot-password form.
 func (h *handler) forgotPage(c echo.Context) error {
 	return c.Render(http.StatusOK, "forgot.html", forgotPage{})

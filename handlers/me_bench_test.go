@@ -6,14 +6,13 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"gatehouse/auth"
 	"gatehouse/config"
 	"gatehouse/handlers"
+	"gatehouse/internal/testenv"
 	"gatehouse/models"
 )
 
@@ -21,29 +20,9 @@ import (
 // (handlers.New: middleware, authentication, the handler, JSON or the
 // template) on SQLite, by bearer token and by session cookie.
 func BenchmarkMe(b *testing.B) {
-	env := map[string]string{
-		"DATABASE_URL":      "sqlite://" + filepath.Join(b.TempDir(), "gatehouse.db"),
-		"DATA_DIR":          b.TempDir(),
-		"APP_ENV":           "test",
-		"SESSION_SECRET":    strings.Repeat("s", 32),
-		"JWT_SECRET":        strings.Repeat("j", 32),
-		"ENCRYPTION_KEY":    strings.Repeat("e", 32),
-		"ARGON2_MEMORY_KIB": "1024",
-		"ARGON2_TIME":       "1",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := testenv.Config(b, config.Load, "DATABASE_URL="+testenv.DatabaseURL(b, testenv.SQLite, ""))
 	ctx := context.Background()
-	store, err := models.Open(cfg.DatabaseURL, cfg.DBTimeout)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { store.Close() })
-	if err := store.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	store := testenv.Store(b, models.Open, cfg.DatabaseURL, cfg.DBTimeout)
 	// The request log line is formatted as serve formats it; where it goes
 	// (serve buffers it, see logWriter) is not the handlers' cost.
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -1,9 +1,6 @@
 package handlers
 
 import (
-	"net/http"
-	"strings"
-
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
@@ -135,82 +132,4 @@ func (h *handler) routes(e *echo.Echo) {
 
 	e.GET("/docs", h.apiDocs)
 	e.GET("/openapi.json", h.apiDocs)
-}
-
-// expectJSON runs before routing: every path under /api/ — routed or not,
-// so 404 and 405 too — the health probes and the API document answer JSON
-// (contract §2).
-func expectJSON(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		p := c.Request().URL.Path
-		if strings.HasPrefix(p, "/api/") || p == "/api" || p == "/healthz" || p == "/readyz" || p == "/openapi.json" ||
-			p == jwksPath || p == metadataPath {
-			c.Request().Header.Set("X-Expected-Format", "application/json")
-		}
-		return next(c)
-	}
-}
-
-func cacheAssets(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		c.Response().Header().Set("Cache-Control", "public, max-age=3600")
-		return next(c)
-	}
-}
-
-// secureHeaders sets the security headers on every answer (what Echo's
-// Secure middleware set, written into the header map directly with
-// canonical keys: every request pays for this). Everything but the
-// static assets and the two well-known documents (public keys and server
-// metadata, the same for everyone) is personal or changes with the
-// session, so it is never cached (contract §2 asks no-store for tokens
-// and authenticated pages).
-// HSTS goes out only under an https BASE_URL on an https request.
-func (h *handler) secureHeaders() echo.MiddlewareFunc {
-	fixed := http.Header{
-		"X-Content-Type-Options":  {"nosniff"},
-		"X-Frame-Options":         {"DENY"},
-		"Referrer-Policy":         {"same-origin"},
-		"Content-Security-Policy": {"default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
-	}
-	noStore := []string{"no-store"}
-	public := []string{wellKnownTTL}
-	hsts := []string(nil)
-	if h.cfg.SecureCookies() {
-		hsts = []string{"max-age=63072000; includeSubdomains"}
-	}
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			header := c.Response().Header()
-			for k, v := range fixed {
-				header[k] = v // one-element slices: an Add elsewhere copies, never writes into them
-			}
-			if hsts != nil && c.Scheme() == "https" {
-				header["Strict-Transport-Security"] = hsts
-			}
-			switch p := c.Request().URL.Path; {
-			case p == jwksPath || p == metadataPath:
-				header["Cache-Control"] = public
-			case !strings.HasPrefix(p, "/static/"):
-				header["Cache-Control"] = noStore
-			}
-			return next(c)
-		}
-	}
-}
-
-// statusOK is what the health probes answer, encoded once.
-var statusOK = []byte(`{"status":"ok"}`)
-
-// healthz serves GET /healthz: the process is up.
-func (h *handler) healthz(c echo.Context) error {
-	return c.JSONBlob(http.StatusOK, statusOK)
-}
-
-// readyz serves GET /readyz: 503 unavailable while the database does not answer.
-func (h *handler) readyz(c echo.Context) error {
-	if err := h.store.Ping(c.Request().Context()); err != nil {
-		return err
-	}
-	return c.JSONBlob(http.StatusOK, statusOK)
 }

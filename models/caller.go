@@ -7,7 +7,6 @@ import (
 	"errors"
 	"strings"
 	"sync"
-	"time"
 )
 
 // callerColumns is one authenticated request's whole read: the session
@@ -222,15 +221,3 @@ func (c *stmtCache) close() {
 		return true
 	})
 }
-
-// deadline bounds one database call by DB_TIMEOUT (contract §9): a
-// database that stops answering gives 503 instead of a hung request.
-func (s *Store) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
-	if s.timeout <= 0 {
-		return ctx, func() {}
-	}
-	return context.WithTimeout(ctx, s.timeout)
-}
-
-// defaultTimeout is DB_TIMEOUT's default.
-const defaultTimeout = 3 * time.Second

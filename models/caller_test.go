@@ -114,15 +114,8 @@ func TestSessionWithUserConcurrent(t *testing.T) {
 func BenchmarkSessionLookup(b *testing.B) {
 	for _, db := range testenv.Databases(b) {
 		b.Run(db, func(b *testing.B) {
-			s, err := Open(testenv.DatabaseURL(b, db, testenv.CaseInsensitive), 0)
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { s.Close() })
+			s := testenv.Store(b, Open, testenv.DatabaseURL(b, db, testenv.CaseInsensitive), 0)
 			ctx := context.Background()
-			if err := s.Migrate(ctx); err != nil {
-				b.Fatal(err)
-			}
 			u := &User{Email: "ada@example.com", FullName: "Ada", Scopes: "user:read"}
 			if err := s.CreateUser(ctx, u); err != nil {
 				b.Fatal(err)

@@ -17,15 +17,7 @@ import (
 // a store on databaseURL.
 func openOn(t *testing.T, databaseURL string) *Store {
 	t.Helper()
-	s, err := Open(databaseURL, 0)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
-	return s
+	return testenv.Store(t, Open, databaseURL, 0)
 }
 
 // onTwoNodes returns a fresh database on the cluster and two stores on
@@ -221,14 +213,7 @@ func BenchmarkClusterSessionLookup(b *testing.B) {
 	ctx := context.Background()
 	dbURL := testenv.ClusterDatabaseURL(b, cluster)
 	nodes := testenv.Nodes(b, cluster)
-	s, err := Open(testenv.OnNodes(b, dbURL, nodes[0]), 0)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	s := testenv.Store(b, Open, testenv.OnNodes(b, dbURL, nodes[0]), 0)
 	writer, err := Open(testenv.OnNodes(b, dbURL, nodes[1]), 0)
 	if err != nil {
 		b.Fatal(err)

@@ -158,3 +158,23 @@ func (s *Store) DeleteEventsBefore(ctx context.Context, before time.Time) (int64
 	n, err := s.deleteWhere(ctx, &Event{}, "at < ?", before)
 	return n, failed("sweep events", err)
 }
+
+// loginSeen is SeenLogin's query: two EXISTS that each stop at their
+// first row — the same IP on idx_events_user_ip, any login on
+// idx_events_user_at.
+const loginSeen = `SELECT
+ EXISTS (SELECT 1 FROM events WHERE user_id = ? AND ip = ? AND user_agent = ? AND kind = ? AND at > ?),
+ EXISTS (SELECT 1 FROM events WHERE user_id = ? AND at > ? AND kind = ?)`
+
+// SeenLogin reports, in one indexed query, whether the user logged in
+// from this IP and User-Agent since since (seen), and whether they logged
+// in at all since then (loggedIn).
+func (s *Store) SeenLogin(ctx context.Context, userID uint64, ip, userAgent string, since time.Time) (seen, loggedIn bool, err error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var a, b uint64
+	since = since.UTC()
+	err = s.query(ctx, loginSeen, []any{userID, ip, userAgent, EventLoginSucceeded, since, userID, since, EventLoginSucceeded},
+		func(scan func(...any) error) error { return scan(&a, &b) })
+	return a == 1, b == 1, failed("seen login", err)
+}

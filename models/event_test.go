@@ -2,22 +2,17 @@ package models
 
 import (
 	"context"
-	"path/filepath"
+	"fmt"
 	"testing"
 	"time"
+
+	"gatehouse/internal/testenv"
 )
 
+// openTestStore opens and migrates a fresh SQLite store, for benchmarks.
 func openTestStore(tb testing.TB) *Store {
 	tb.Helper()
-	s, err := Open("sqlite://"+filepath.Join(tb.TempDir(), "test.db"), 0)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.Close() })
-	if err := s.Migrate(context.Background()); err != nil {
-		tb.Fatal(err)
-	}
-	return s
+	return testenv.Store(tb, Open, testenv.DatabaseURL(tb, testenv.SQLite, ""), 0)
 }
 
 // BenchmarkAddEvent is the cost the security log adds to a login: one insert.
@@ -52,6 +47,31 @@ func BenchmarkEventsByUser(b *testing.B) {
 		events, err := s.EventsByUser(ctx, 42, 20)
 		if err != nil || len(events) != 20 {
 			b.Fatal(err, len(events))
+		}
+	}
+}
+
+// BenchmarkSeenLogin is what the new-login notice costs every login: one
+// query over the user's events of the last 90 days (here 1,000 of them,
+// among 100,000).
+func BenchmarkSeenLogin(b *testing.B) {
+	s := openTestStore(b)
+	ctx := context.Background()
+	now := time.Now()
+	batch := make([]Event, 0, 1000)
+	for i := range 100000 {
+		batch = append(batch, Event{UserID: uint64(i%100 + 1), Kind: EventLoginSucceeded, IP: fmt.Sprintf("10.0.%d.%d", i/250%250, i%250),
+			UserAgent: "bench", At: now.Add(-time.Duration(i) * time.Minute)})
+		if len(batch) == cap(batch) {
+			if err := s.db.Create(&batch).Error; err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	for b.Loop() {
+		if _, _, err := s.SeenLogin(ctx, 42, "192.0.2.1", "bench", now.Add(-90*24*time.Hour)); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -19,15 +19,7 @@ func TestClaimMailsOnce(t *testing.T) {
 		url := testenv.DatabaseURL(t, db, testenv.Binary)
 		var stores [2]*Store
 		for i := range stores {
-			s, err := Open(url, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { s.Close() })
-			if err := s.Migrate(context.Background()); err != nil {
-				t.Fatal(err)
-			}
-			stores[i] = s
+			stores[i] = testenv.Store(t, Open, url, 0)
 		}
 		ctx := context.Background()
 		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -88,29 +80,4 @@ func TestClaimMailsOnce(t *testing.T) {
 			t.Errorf("after the lease: %d mails due again, want the %d unfinished", len(got), n-1)
 		}
 	})
-}
-
-// BenchmarkSeenLogin is what the new-login notice costs every login: one
-// query over the user's events of the last 90 days (here 1,000 of them,
-// among 100,000).
-func BenchmarkSeenLogin(b *testing.B) {
-	s := openTestStore(b)
-	ctx := context.Background()
-	now := time.Now()
-	batch := make([]Event, 0, 1000)
-	for i := range 100000 {
-		batch = append(batch, Event{UserID: uint64(i%100 + 1), Kind: EventLoginSucceeded, IP: fmt.Sprintf("10.0.%d.%d", i/250%250, i%250),
-			UserAgent: "bench", At: now.Add(-time.Duration(i) * time.Minute)})
-		if len(batch) == cap(batch) {
-			if err := s.db.Create(&batch).Error; err != nil {
-				b.Fatal(err)
-			}
-			batch = batch[:0]
-		}
-	}
-	for b.Loop() {
-		if _, _, err := s.SeenLogin(ctx, 42, "192.0.2.1", "bench", now.Add(-90*24*time.Hour)); err != nil {
-			b.Fatal(err)
-		}
-	}
 }

@@ -139,3 +139,27 @@ func (s *Store) writeResult(ctx context.Context, stmt func(db *gorm.DB) *gorm.DB
 	})
 	return res
 }
+
+// Atomically runs fn in one transaction with a Store bound to it: every
+// Store method fn calls on tx commits or rolls back together (an action
+// and the mail it causes, contract §6). fn must use tx only — on SQLite
+// the store has a single writing connection, which the transaction holds.
+// Store methods that open transactions of their own nest inside it.
+func (s *Store) Atomically(ctx context.Context, fn func(tx *Store) error) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	// Retried whole, like transaction: the Store methods fn calls on tx
+	// do not retry inside it (a deadlock has rolled everything back), so
+	// fn may run more than once and must assign, not accumulate.
+	err := retry(ctx, func() error {
+		return s.db.WithContext(ctx).Transaction(func(db *gorm.DB) error {
+			tx := *s
+			tx.db, tx.reads, tx.stmts, tx.inTx = db, nil, nil, true
+			return fn(&tx)
+		})
+	})
+	if _, ok := AsError(err); ok {
+		return err // a domain error from fn, already translated
+	}
+	return failed("transaction", err)
+}

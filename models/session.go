@@ -119,7 +119,9 @@ func (s *Store) TouchSession(ctx context.Context, publicID string, at time.Time)
 func (s *Store) SetAuthTime(ctx context.Context, publicID string, at time.Time) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.db.WithContext(ctx).Model(&Session{}).Where("public_id = ?", publicID).Update("auth_time", at)
+	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB {
+		return db.Model(&Session{}).Where("public_id = ?", publicID).Update("auth_time", at)
+	})
 	if res.Error == nil && res.RowsAffected == 0 {
 		return ErrNotFound
 	}

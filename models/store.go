@@ -1,7 +1,11 @@
-// Package models owns Gatehouse's vocabulary — users, sessions, login
-// failures, posts — and their persistence through GORM on SQLite or
-// MySQL/MariaDB. It also defines the domain Error that every layer returns.
-// It must not import net/http, Echo or templates; *gorm.DB never leaves it.
+// Package models owns Gatehouse's vocabulary — users and their linked
+// provider identities, sessions and refresh tokens, login failures, the
+// security log (events), two-factor secrets and pending logins, emailed
+// links and the mail outbox, OAuth states, signing keys, posts — and their
+// persistence through GORM on SQLite or MySQL/MariaDB (a Galera cluster
+// included), every write retried the one way retry.go describes. It also
+// defines the domain Error that every layer returns. It must not import
+// net/http, Echo or templates; *gorm.DB never leaves it.
 package models
 
 import (
@@ -263,3 +267,15 @@ func failed(op string, err error) error {
 		return fmt.Errorf("%s: %w: %w", op, ErrUnavailable, err)
 	}
 }
+
+// deadline bounds one database call by DB_TIMEOUT (contract §9): a
+// database that stops answering gives 503 instead of a hung request.
+func (s *Store) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.timeout <= 0 {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+// defaultTimeout is DB_TIMEOUT's default.
+const defaultTimeout = 3 * time.Second

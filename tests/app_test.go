@@ -80,28 +80,6 @@ type app struct {
 // redirect URIs with a provider.
 type option func(*config.Config)
 
-// testConfig is the configuration every test app starts from: cheap
-// argon2id (the real cost is measured by benchmarks, not paid by tests)
-// and fixed secrets.
-func testConfig(t *testing.T, dbURL string) config.Config {
-	t.Helper()
-	env := map[string]string{
-		"DATABASE_URL":      dbURL,
-		"DATA_DIR":          t.TempDir(),
-		"APP_ENV":           "test",
-		"SESSION_SECRET":    strings.Repeat("s", 32),
-		"JWT_SECRET":        strings.Repeat("j", 32),
-		"ENCRYPTION_KEY":    strings.Repeat("e", 32),
-		"ARGON2_MEMORY_KIB": "1024",
-		"ARGON2_TIME":       "1",
-	}
-	cfg, err := config.Load(func(k string) string { return env[k] }, nil)
-	if err != nil {
-		t.Fatalf("config: %v", err)
-	}
-	return cfg
-}
-
 // newApp starts the real application (handlers.New, the same wiring as
 // serve) on an httptest server over a fresh database of kind db.
 func newApp(t *testing.T, db database, opts ...option) *app {
@@ -116,19 +94,12 @@ func newAppOn(t *testing.T, dbURL string, opts ...option) *app {
 	// the app's own URL, as it is in production (OAuth redirect URIs).
 	srv := httptest.NewUnstartedServer(nil)
 	t.Cleanup(srv.Close)
-	cfg := testConfig(t, dbURL)
+	cfg := testenv.Config(t, config.Load, "DATABASE_URL="+dbURL) // cheap argon2id, fixed secrets
 	cfg.BaseURL = &url.URL{Scheme: "http", Host: srv.Listener.Addr().String()}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	store, err := models.Open(cfg.DatabaseURL, cfg.DBTimeout)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { store.Close() })
-	if err := store.Migrate(context.Background()); err != nil {
-		t.Fatalf("migrate: %v", err)
-	}
+	store := testenv.Store(t, models.Open, cfg.DatabaseURL, cfg.DBTimeout)
 	clk := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, nil))

@@ -210,7 +210,7 @@ func countOf(kinds []string, kind string) int {
 // Several clients presenting one refresh token at once: exactly one gets
 // new tokens. The others have presented a token that is, by then, spent —
 // which is what a thief racing its owner looks like — so the session
-// ends, and the winner's new tokens with it (README: "Refresh tokens").
+// ends, and the winner's new tokens with it (docs/behaviour.md: "Refresh tokens").
 func TestRefreshTokenRace(t *testing.T) {
 	eachDB(t, func(t *testing.T, db database) {
 		app := newApp(t, db)

@@ -1,7 +1,8 @@
 // Package testenv is what every test tier shares: a fresh database per
 // test (a temporary SQLite file; a gh_<random> database on
 // TEST_DATABASE_URL's MariaDB, dropped when the test ends, as in
-// ardanlabs' dbtest), the injected clock, and the concurrent fan-out.
+// ardanlabs' dbtest), opened and migrated (Store), the test
+// configuration (Config), the injected clock, and the concurrent fan-out.
 // With CI=true a missing MariaDB fails the test instead of skipping it.
 // Only tests import it; it imports nothing of Gatehouse.
 package testenv
