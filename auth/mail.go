@@ -8,6 +8,13 @@ import (
 	"gatehouse/models"
 )
 
+// The pages a mailed link opens. The route table serves them at these
+// paths, so a link and its route cannot drift apart.
+const (
+	ResetPath  = "/auth/reset"
+	VerifyPath = "/auth/verify"
+)
+
 // Notice is a notification of kind (one of the models.Mail… kinds) to
 // u's address about something that came from client, ready for
 // Store.Enqueue — inside the Atomically of the action it reports, so the
@@ -41,19 +48,19 @@ func (s *Service) PrepareMail(ctx context.Context, m *models.Mail) (data models.
 	)
 	switch m.Kind {
 	case models.MailPasswordReset:
-		purpose, path, ttl = models.LinkReset, "/auth/reset", s.cfg.Mail.PasswordResetTTL
+		purpose, path, ttl = models.LinkReset, ResetPath, s.cfg.Mail.PasswordResetTTL
 		u, err = s.store.UserByEmail(ctx, m.Recipient)
 		if errors.Is(err, models.ErrNotFound) || (err == nil && u.Disabled) {
 			return data, false, nil
 		}
 	case models.MailVerifyEmail:
-		purpose, path, ttl = models.LinkVerify, "/auth/verify", s.cfg.Mail.EmailLinkTTL
+		purpose, path, ttl = models.LinkVerify, VerifyPath, s.cfg.Mail.EmailLinkTTL
 		u, err = s.store.UserByID(ctx, m.UserID)
 		if err == nil && (u.Email != m.Recipient || u.EmailVerified) {
 			return data, false, nil // verified meanwhile, or the address changed
 		}
 	case models.MailConfirmEmail:
-		purpose, path, ttl = models.LinkChange, "/auth/verify", s.cfg.Mail.EmailLinkTTL
+		purpose, path, ttl = models.LinkChange, VerifyPath, s.cfg.Mail.EmailLinkTTL
 		u, err = s.store.UserByID(ctx, m.UserID)
 	default:
 		return data, true, nil // a notice: nothing to add
