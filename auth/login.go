@@ -115,3 +115,29 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 	s.recordLogin(ctx, u, client, how)
 	return c, nil
 }
+
+// recordLogin is the last step of every login that opened a session —
+// a password (with its second factor), a provider, a sign-up's first
+// session: the new-browser notice (contract §6) and login_succeeded in
+// the security log, how saying which way.
+func (s *Service) recordLogin(ctx context.Context, u *models.User, client Client, how string) {
+	s.noticeNewLogin(ctx, u, client)
+	s.Record(ctx, u.ID, models.EventLoginSucceeded, client, how)
+}
+
+// noticeNewLogin mails u when this login comes from a browser and IP
+// that have not logged in to the account in the last 90 days (contract
+// §6) — but not on the account's first login in that time (the first
+// after sign-up, or after a long absence: there is nothing to compare
+// with). It costs every login one indexed query (Store.SeenLogin); a
+// failure is logged, never the login's.
+func (s *Service) noticeNewLogin(ctx context.Context, u *models.User, client Client) {
+	ctx = context.WithoutCancel(ctx)
+	seen, loggedIn, err := s.store.SeenLogin(ctx, u.ID, client.ip(), client.userAgent(), s.now().Add(-EventRetention))
+	if err == nil && loggedIn && !seen {
+		err = s.store.Enqueue(ctx, s.Notice(u, models.MailNewLogin, client))
+	}
+	if err != nil {
+		s.log.Error("new-login notice failed", "user_id", u.ID, "err", err)
+	}
+}

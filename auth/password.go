@@ -316,6 +316,22 @@ func (s *Service) ResetPassword(ctx context.Context, email, password string) err
 	return nil
 }
 
+// checkCurrentPassword checks a signed-in user's current password as
+// ChangePassword does: counted as a failed login for the throttle (a
+// stolen session cannot guess it at leisure), and a wrong one is 422 on
+// current_password, the caller staying logged in.
+func (s *Service) checkCurrentPassword(ctx context.Context, u *models.User, password string, client Client) error {
+	try, ok, _, err := s.verifyCounted(ctx, u.Email, u.PasswordHash, password, client)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.Record(ctx, u.ID, models.EventPasswordChangeFailed, client, "wrong current password")
+		return errWrongCurrentPassword()
+	}
+	return try.succeed(ctx)
+}
+
 // setPassword is the one way a password changes — the web's change, a
 // reset by a mailed link and the CLI's alike: it hashes password and, in
 // one transaction, stores the hash and ends every session of u with the
