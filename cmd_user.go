@@ -67,7 +67,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 			nu.Scopes = auth.AllScopes
 		} else if *scopes != "" {
 			if nu.Scopes, err = auth.ParseScopes(*scopes); err != nil {
-				return fmt.Errorf("--scopes: %w", err)
+				return describe(err)
 			}
 		}
 		u, err := a.auth.CreateUser(ctx, nu)

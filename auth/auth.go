@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"time"
 
+	"gatehouse/auth/provider"
 	"gatehouse/config"
 	"gatehouse/models"
 )
@@ -70,7 +71,7 @@ type Service struct {
 	sessions *SessionStore
 	tokens   *tokens
 
-	providers *providers // logins through Google, GitHub, OIDC: those switched on
+	providers *provider.Set // logins through Google, GitHub, OIDC: those switched on
 	mfa       *secondFactor
 }
 
@@ -86,7 +87,7 @@ func New(store *models.Store, cfg config.Config, now func() time.Time, log *slog
 	if s.tokens, err = newTokens(store, cfg, now); err != nil {
 		return nil, err
 	}
-	s.providers = newProviders(cfg, now)
+	s.providers = provider.New(cfg, now)
 	if s.mfa, err = newSecondFactor(cfg.EncryptionKey); err != nil {
 		return nil, err
 	}

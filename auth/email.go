@@ -56,19 +56,12 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, client Clien
 // hour) and, when ipKey is set, under it (the login's per-IP limit and
 // window). Over either limit it is 429 and the request is not counted.
 func (s *Service) throttleMail(ctx context.Context, client Client, key string, ipKey ...string) error {
-	now := s.now()
-	ids, err := s.store.AddAttempt(ctx, now, append([]string{key}, ipKey...)...)
-	if err != nil {
-		return err
+	limits := []limit{{key, mailsPerHour, mailWindow}}
+	for _, k := range ipKey {
+		limits = append(limits, limit{k, s.cfg.LoginMaxFailuresPerIP, s.cfg.LoginFailureWindow})
 	}
-	err = s.overLimitIn(ctx, key, mailsPerHour, mailWindow, now)
-	if err == nil && len(ipKey) > 0 {
-		err = s.overLimit(ctx, ipKey[0], s.cfg.LoginMaxFailuresPerIP, now)
-	}
-	if errors.Is(err, errTooMany) {
-		return errors.Join(reworded(err, errTooManyMails), s.store.ForgetFailures(ctx, ids))
-	}
-	return err
+	_, err := s.countAttempt(ctx, limits...)
+	return reworded(err, errTooManyMails)
 }
 
 // CheckLink reports whether token is a live link for one of purposes,
@@ -272,24 +265,4 @@ func (s *Service) ChangeEmail(ctx context.Context, c *Caller, in EmailChange, cl
 	}
 	s.Record(ctx, u.ID, models.EventEmailChangeRequested, client, newEmail)
 	return nil
-}
-
-// checkCurrentPassword checks a signed-in user's current password as
-// ChangePassword does: counted as a failed login for the throttle (a
-// stolen session cannot guess it at leisure), and a wrong one is 422 on
-// current_password, the caller staying logged in.
-func (s *Service) checkCurrentPassword(ctx context.Context, u *models.User, password string, client Client) error {
-	try, err := s.beginAttempt(ctx, u.Email, client.IP)
-	if err != nil {
-		return err
-	}
-	ok, _, err := s.hasher.verify(ctx, password, u.PasswordHash)
-	if err != nil {
-		return errors.Join(err, try.forget(ctx))
-	}
-	if !ok {
-		s.Record(ctx, u.ID, models.EventPasswordChangeFailed, client, "wrong current password")
-		return errWrongCurrentPassword()
-	}
-	return try.succeed(ctx)
 }

@@ -21,7 +21,7 @@ func (s *Service) Record(ctx context.Context, userID uint64, kind string, client
 		IP:        client.ip(),
 		UserAgent: client.userAgent(),
 		At:        s.now().UTC(),
-		Detail:    truncate(detail, 255),
+		Detail:    models.Truncate(detail, 255),
 	}
 	if err := s.store.AddEvent(context.WithoutCancel(ctx), e); err != nil {
 		s.log.Error("security log write failed", "user_id", userID, "kind", kind, "err", err)

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"gatehouse/auth/provider"
 	"gatehouse/models"
 )
 
@@ -16,7 +17,7 @@ import (
 // linked says the identity was just linked to an existing user by email.
 // The allowlist applies to every login through a provider, and disabled
 // users stay out.
-func (s *Service) userFor(ctx context.Context, p profile) (u *models.User, linked bool, err error) {
+func (s *Service) userFor(ctx context.Context, p provider.Profile) (u *models.User, linked bool, err error) {
 	id, err := s.store.IdentityBySubject(ctx, p.Provider, p.Subject)
 	switch {
 	case err == nil:
@@ -27,8 +28,8 @@ func (s *Service) userFor(ctx context.Context, p profile) (u *models.User, linke
 		if err != nil {
 			return nil, false, err
 		}
-		if u.Disabled {
-			return nil, false, ErrInactiveUser
+		if err := mayLogIn(u); err != nil {
+			return nil, false, err
 		}
 		if p.Email != "" && p.Email != id.Email {
 			if err := s.store.SetIdentityEmail(ctx, id.ID, p.Email); err != nil {
@@ -50,8 +51,8 @@ func (s *Service) userFor(ctx context.Context, p profile) (u *models.User, linke
 	u, err = s.store.UserByEmail(ctx, p.Email)
 	switch {
 	case err == nil:
-		if u.Disabled {
-			return nil, false, ErrInactiveUser
+		if err := mayLogIn(u); err != nil {
+			return nil, false, err
 		}
 		if !u.EmailVerified {
 			return nil, false, ErrLinkByPassword // no pre-account takeover through an unverified sign-up
@@ -89,7 +90,7 @@ func linkConflict(err error) error {
 // flow while logged in. Logging in at the provider proves the account is
 // theirs, so the email need not be verified — unless an allowlist is set,
 // which must let the identity in, or the link could never be used.
-func (s *Service) link(ctx context.Context, userID uint64, p profile) (*models.User, error) {
+func (s *Service) link(ctx context.Context, userID uint64, p provider.Profile) (*models.User, error) {
 	if err := s.allowed(p); err != nil {
 		return nil, err
 	}
@@ -112,7 +113,7 @@ func (s *Service) link(ctx context.Context, userID uint64, p profile) (*models.U
 // allowed applies OAUTH_ALLOWED_EMAILS and OAUTH_ALLOWED_DOMAINS, combined
 // with OR; both empty lets everyone in. Only a verified email can show it
 // is on a list: anyone can type an unverified one.
-func (s *Service) allowed(p profile) error {
+func (s *Service) allowed(p provider.Profile) error {
 	emails, domains := s.cfg.OAuthAllowedEmails, s.cfg.OAuthAllowedDomains
 	if len(emails) == 0 && len(domains) == 0 {
 		return nil
@@ -138,7 +139,7 @@ func (s *Service) allowed(p profile) error {
 // local part, at most 200 characters. A provider's name is not refused
 // for control or format characters, as a typed one is (the user did not
 // type it here): they are dropped instead (contract §9).
-func displayName(p profile) string {
+func displayName(p provider.Profile) string {
 	name := strings.TrimSpace(strings.Map(func(r rune) rune {
 		if models.IsInvisible(r) {
 			return -1
@@ -166,14 +167,14 @@ func (s *Service) UnlinkProvider(ctx context.Context, userID uint64, name string
 			switch {
 			case id.Provider == name:
 				found = true
-			case s.providers.enabled(id.Provider):
+			case s.providers.Enabled(id.Provider):
 				othersLeft = true
 			}
 		}
 		if !found {
 			return models.ErrNotFound
 		}
-		if !othersLeft && s.providers.enabled(name) {
+		if !othersLeft && s.providers.Enabled(name) {
 			return ErrLastLoginMethod
 		}
 		return nil

@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"unicode/utf8"
 
 	"gatehouse/models"
 )
@@ -44,18 +43,9 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 	if len(fields) > 0 {
 		return nil, models.InvalidFields(fields)
 	}
-	if utf8.RuneCountInString(in.Password) > maxPassword {
-		// No account has such a password: answered at once, without a
-		// hash or a database call, whether the email exists or not.
-		return nil, ErrInvalidCredentials
-	}
 	email := models.CanonicalEmail(in.Username)
-	if len(email) > 254 { // no account has such an email; keeps throttle keys bounded
-		return nil, models.InvalidFields(map[string]string{"username": "Use at most 254 characters."})
-	}
-	try, err := s.beginAttempt(ctx, email, client.IP)
-	if err != nil {
-		return nil, err
+	if msg := ValidateEmailLength(email); msg != "" { // no account has such an email; keeps throttle keys bounded
+		return nil, models.InvalidFields(map[string]string{"username": msg})
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil && !errors.Is(err, models.ErrNotFound) {
@@ -65,9 +55,9 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 	if u != nil {
 		hash = u.PasswordHash
 	}
-	ok, stale, err := s.hasher.verify(ctx, in.Password, hash) // an unknown email still costs one verify
+	try, ok, stale, err := s.verifyCounted(ctx, email, hash, in.Password, client)
 	if err != nil {
-		return nil, errors.Join(err, try.forget(ctx)) // busy: not a guess
+		return nil, err
 	}
 	if !ok {
 		// The same write for an unknown email as for a wrong password, so
@@ -82,12 +72,9 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 		s.Record(ctx, id, models.EventLoginFailed, client, detail)
 		return nil, ErrInvalidCredentials
 	}
-	if u.Disabled {
+	if err := mayLogIn(u); err != nil { // before the second factor: a disabled user is asked for nothing
 		s.Record(ctx, u.ID, models.EventLoginFailed, client, "account disabled")
-		if err := try.forget(ctx); err != nil {
-			return nil, err
-		}
-		return nil, ErrInactiveUser
+		return nil, errors.Join(err, try.forget(ctx))
 	}
 	if s.cfg.Mail.RequireVerifiedEmail && !u.EmailVerified {
 		s.Record(ctx, u.ID, models.EventLoginFailed, client, "email not verified")
@@ -127,4 +114,30 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 	}
 	s.recordLogin(ctx, u, client, how)
 	return c, nil
+}
+
+// recordLogin is the last step of every login that opened a session —
+// a password (with its second factor), a provider, a sign-up's first
+// session: the new-browser notice (contract §6) and login_succeeded in
+// the security log, how saying which way.
+func (s *Service) recordLogin(ctx context.Context, u *models.User, client Client, how string) {
+	s.noticeNewLogin(ctx, u, client)
+	s.Record(ctx, u.ID, models.EventLoginSucceeded, client, how)
+}
+
+// noticeNewLogin mails u when this login comes from a browser and IP
+// that have not logged in to the account in the last 90 days (contract
+// §6) — but not on the account's first login in that time (the first
+// after sign-up, or after a long absence: there is nothing to compare
+// with). It costs every login one indexed query (Store.SeenLogin); a
+// failure is logged, never the login's.
+func (s *Service) noticeNewLogin(ctx context.Context, u *models.User, client Client) {
+	ctx = context.WithoutCancel(ctx)
+	seen, loggedIn, err := s.store.SeenLogin(ctx, u.ID, client.ip(), client.userAgent(), s.now().Add(-EventRetention))
+	if err == nil && loggedIn && !seen {
+		err = s.store.Enqueue(ctx, s.Notice(u, models.MailNewLogin, client))
+	}
+	if err != nil {
+		s.log.Error("new-login notice failed", "user_id", u.ID, "err", err)
+	}
 }

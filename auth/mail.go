@@ -8,6 +8,13 @@ import (
 	"gatehouse/models"
 )
 
+// The pages a mailed link opens. The route table serves them at these
+// paths, so a link and its route cannot drift apart.
+const (
+	ResetPath  = "/auth/reset"
+	VerifyPath = "/auth/verify"
+)
+
 // Notice is a notification of kind (one of the models.Mail… kinds) to
 // u's address about something that came from client, ready for
 // Store.Enqueue — inside the Atomically of the action it reports, so the
@@ -41,19 +48,19 @@ func (s *Service) PrepareMail(ctx context.Context, m *models.Mail) (data models.
 	)
 	switch m.Kind {
 	case models.MailPasswordReset:
-		purpose, path, ttl = models.LinkReset, "/auth/reset", s.cfg.Mail.PasswordResetTTL
+		purpose, path, ttl = models.LinkReset, ResetPath, s.cfg.Mail.PasswordResetTTL
 		u, err = s.store.UserByEmail(ctx, m.Recipient)
 		if errors.Is(err, models.ErrNotFound) || (err == nil && u.Disabled) {
 			return data, false, nil
 		}
 	case models.MailVerifyEmail:
-		purpose, path, ttl = models.LinkVerify, "/auth/verify", s.cfg.Mail.EmailLinkTTL
+		purpose, path, ttl = models.LinkVerify, VerifyPath, s.cfg.Mail.EmailLinkTTL
 		u, err = s.store.UserByID(ctx, m.UserID)
 		if err == nil && (u.Email != m.Recipient || u.EmailVerified) {
 			return data, false, nil // verified meanwhile, or the address changed
 		}
 	case models.MailConfirmEmail:
-		purpose, path, ttl = models.LinkChange, "/auth/verify", s.cfg.Mail.EmailLinkTTL
+		purpose, path, ttl = models.LinkChange, VerifyPath, s.cfg.Mail.EmailLinkTTL
 		u, err = s.store.UserByID(ctx, m.UserID)
 	default:
 		return data, true, nil // a notice: nothing to add
@@ -77,30 +84,4 @@ func (s *Service) PrepareMail(ctx context.Context, m *models.Mail) (data models.
 	data.Name = u.FullName
 	data.Link = s.cfg.BaseURL.String() + path + "?token=" + token
 	return data, true, nil
-}
-
-// recordLogin is the last step of every login that opened a session —
-// a password (with its second factor), a provider, a sign-up's first
-// session: the new-browser notice (contract §6) and login_succeeded in
-// the security log, how saying which way.
-func (s *Service) recordLogin(ctx context.Context, u *models.User, client Client, how string) {
-	s.noticeNewLogin(ctx, u, client)
-	s.Record(ctx, u.ID, models.EventLoginSucceeded, client, how)
-}
-
-// noticeNewLogin mails u when this login comes from a browser and IP
-// that have not logged in to the account in the last 90 days (contract
-// §6) — but not on the account's first login in that time (the first
-// after sign-up, or after a long absence: there is nothing to compare
-// with). It costs every login one indexed query (Store.SeenLogin); a
-// failure is logged, never the login's.
-func (s *Service) noticeNewLogin(ctx context.Context, u *models.User, client Client) {
-	ctx = context.WithoutCancel(ctx)
-	seen, loggedIn, err := s.store.SeenLogin(ctx, u.ID, client.ip(), client.userAgent(), s.now().Add(-EventRetention))
-	if err == nil && loggedIn && !seen {
-		err = s.store.Enqueue(ctx, s.Notice(u, models.MailNewLogin, client))
-	}
-	if err != nil {
-		s.log.Error("new-login notice failed", "user_id", u.ID, "err", err)
-	}
 }

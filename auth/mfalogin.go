@@ -34,12 +34,7 @@ func (e *MFARequired) Unwrap() error { return ErrMFARequired }
 // pendingCookie is the pending login's own cookie: "__Host-pending_login"
 // under https. It is not the session cookie, so a half-done login is no
 // session anywhere.
-func (s *Service) pendingCookie() string {
-	if s.cfg.SecureCookies() {
-		return "__Host-pending_login"
-	}
-	return "pending_login"
-}
+func (s *Service) pendingCookie() string { return cookieName(s.cfg.SecureCookies(), "pending_login") }
 
 // PendLogin keeps a browser's login whose password was right (need, from
 // Login) on the server for 5 minutes and 5 tries, and binds it to a
@@ -151,8 +146,8 @@ func (s *Service) CompletePendingLogin(w http.ResponseWriter, r *http.Request, i
 	if err != nil {
 		return nil, "", err
 	}
-	if u.Disabled {
-		return end(ErrInactiveUser)
+	if err := mayLogIn(u); err != nil {
+		return end(err)
 	}
 	if !u.MFAEnabled || hashToken(u.PasswordHash) != p.PasswordProof {
 		return end(errPendingGone)

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"gatehouse/auth/provider"
 	"gatehouse/models"
 )
 
@@ -25,11 +26,10 @@ var (
 	// wording is not shown (it is not ours, and a link could choose it).
 	ErrOAuthDenied = &models.Error{Kind: models.Unauthenticated, Code: "oauth_denied",
 		Detail: "The provider did not allow the login."}
-	ErrOAuthFailed = &models.Error{Kind: models.Unauthenticated, Code: "oauth_failed",
-		Detail: "The provider's answer could not be verified. Please try again."}
-	ErrProviderUnavailable = &models.Error{Kind: models.BadGateway, Code: "provider_unavailable",
-		Detail: "The login provider is not answering. Please try again in a moment."}
-	ErrNotAllowed = &models.Error{Kind: models.Forbidden, Code: "not_allowed",
+	ErrOAuthFailed = provider.ErrFailed
+	// ErrProviderUnavailable is a provider that is down or too slow (502).
+	ErrProviderUnavailable = provider.ErrUnavailable
+	ErrNotAllowed          = &models.Error{Kind: models.Forbidden, Code: "not_allowed",
 		Detail: "This account is not allowed to log in here."}
 	// ErrNotRegistered is an unknown identity while OAUTH_AUTO_REGISTER is off.
 	ErrNotRegistered = &models.Error{Kind: models.Forbidden, Code: "not_allowed",
@@ -80,7 +80,7 @@ func (s *Service) StartOAuth(w http.ResponseWriter, r *http.Request, name, next 
 			return "", err
 		}
 	}
-	p, err := s.providers.get(name)
+	p, err := s.providers.Get(name)
 	if err != nil {
 		return "", err
 	}
@@ -101,7 +101,7 @@ func (s *Service) StartOAuth(w http.ResponseWriter, r *http.Request, name, next 
 	if link != nil {
 		st.LinkUserID = link.User.ID
 	}
-	authURL, err := p.authCodeURL(ctx, st, state) // may discover: 502 before anything is stored
+	authURL, err := p.AuthCodeURL(ctx, st, state) // may discover: 502 before anything is stored
 	if err != nil {
 		return "", err
 	}
@@ -120,11 +120,11 @@ func (s *Service) StartOAuth(w http.ResponseWriter, r *http.Request, name, next 
 // browser's own, caller); a link flow needs caller to be the user who
 // began it.
 func (s *Service) FinishOAuth(r *http.Request, name string, reply OAuthReply, client Client, caller *Caller) (*OAuthResult, error) {
-	p, err := s.providers.get(name)
+	p, err := s.providers.Get(name)
 	if err != nil {
 		return nil, err
 	}
-	ctx := watchOutage(r.Context())
+	ctx := provider.WatchOutage(r.Context())
 	st, err := s.consumeState(ctx, r, name, reply.State, caller)
 	if err != nil {
 		return nil, err
@@ -137,7 +137,7 @@ func (s *Service) FinishOAuth(r *http.Request, name string, reply OAuthReply, cl
 	case reply.Code == "":
 		return nil, ErrOAuthFailed
 	}
-	prof, err := p.exchange(ctx, st, reply.Code, reply.Issuer)
+	prof, err := p.Exchange(ctx, st, reply.Code, reply.Issuer)
 	if errors.Is(err, ErrOAuthFailed) {
 		// 401s are not logged by the error handler; an operator needs
 		// these (a wrong secret, a clock off). No code or token is in err.
@@ -146,6 +146,7 @@ func (s *Service) FinishOAuth(r *http.Request, name string, reply OAuthReply, cl
 	if err != nil {
 		return nil, err
 	}
+	prof = usableProfile(prof)
 	if st.LinkUserID != 0 {
 		u, err := s.link(ctx, st.LinkUserID, prof)
 		if err != nil {
@@ -207,12 +208,7 @@ func (s *Service) consumeState(ctx context.Context, r *http.Request, name, state
 // provider's redirect back is a cross-site top-level GET.
 var bindingValue = regexp.MustCompile(`^[A-Za-z0-9_-]{43}$`)
 
-func (s *Service) bindingCookie() string {
-	if s.cfg.SecureCookies() {
-		return "__Host-oauth_binding"
-	}
-	return "oauth_binding"
-}
+func (s *Service) bindingCookie() string { return cookieName(s.cfg.SecureCookies(), "oauth_binding") }
 
 // bindingOf returns the request's binding value, or a new one.
 func (s *Service) bindingOf(r *http.Request) string {

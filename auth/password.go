@@ -119,6 +119,32 @@ func (h *hasher) verify(ctx context.Context, password, hash string) (match, stal
 	return match, stale, nil
 }
 
+// verifyCounted is every password check that the login throttle counts —
+// a login, a re-authentication, the current password of a change: the
+// attempt is counted for (email, client IP) first (beginAttempt: 429 past
+// the limits, even for the right password), then password is checked
+// against hash ("" — an unknown email, or an account without a password —
+// checks a dummy: it costs what a wrong password costs). A password over
+// 256 characters matches no account: it is refused without hashing, and
+// stays counted like any wrong one. A check that could not run (no
+// hashing slot in time, the client gone) is forgotten: it was no guess.
+// When ok, the caller settles try (succeed, or forget) once the rest of
+// its checks are done; when not, the attempt stays counted.
+func (s *Service) verifyCounted(ctx context.Context, email, hash, password string, client Client) (try *attempt, ok, stale bool, err error) {
+	try, err = s.beginAttempt(ctx, email, client.IP)
+	if err != nil {
+		return nil, false, false, err
+	}
+	if utf8.RuneCountInString(password) > maxPassword {
+		return try, false, false, nil
+	}
+	ok, stale, err = s.hasher.verify(ctx, password, hash)
+	if err != nil {
+		return nil, false, false, errors.Join(err, try.forget(ctx))
+	}
+	return try, ok, stale, nil
+}
+
 // Password rules (contract §9). Every new password, the CLI's included,
 // has 8–256 characters, taken exactly as typed (no trimming or
 // truncation): validatePasswordLength. A password a person chooses on the
@@ -288,6 +314,22 @@ func (s *Service) ResetPassword(ctx context.Context, email, password string) err
 	}
 	s.Record(ctx, u.ID, models.EventPasswordChanged, cliClient(), sessionsEnded(ended, false)+" (by the CLI)")
 	return nil
+}
+
+// checkCurrentPassword checks a signed-in user's current password as
+// ChangePassword does: counted as a failed login for the throttle (a
+// stolen session cannot guess it at leisure), and a wrong one is 422 on
+// current_password, the caller staying logged in.
+func (s *Service) checkCurrentPassword(ctx context.Context, u *models.User, password string, client Client) error {
+	try, ok, _, err := s.verifyCounted(ctx, u.Email, u.PasswordHash, password, client)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		s.Record(ctx, u.ID, models.EventPasswordChangeFailed, client, "wrong current password")
+		return errWrongCurrentPassword()
+	}
+	return try.succeed(ctx)
 }
 
 // setPassword is the one way a password changes — the web's change, a

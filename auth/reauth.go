@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"unicode/utf8"
 
 	"gatehouse/models"
 )
@@ -54,16 +53,9 @@ func (s *Service) Reauthenticate(ctx context.Context, c *Caller, in Reauth, clie
 	if in.Password == "" {
 		return models.InvalidFields(map[string]string{"password": "Enter your password."})
 	}
-	if utf8.RuneCountInString(in.Password) > maxPassword {
-		return ErrInvalidCredentials
-	}
-	try, err := s.beginAttempt(ctx, c.User.Email, client.IP)
+	try, ok, _, err := s.verifyCounted(ctx, c.User.Email, c.User.PasswordHash, in.Password, client)
 	if err != nil {
 		return err
-	}
-	ok, _, err := s.hasher.verify(ctx, in.Password, c.User.PasswordHash)
-	if err != nil {
-		return errors.Join(err, try.forget(ctx))
 	}
 	if !ok {
 		s.Record(ctx, c.User.ID, models.EventLoginFailed, client, "wrong password (re-authentication)")

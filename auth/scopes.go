@@ -3,6 +3,8 @@ package auth
 import (
 	"fmt"
 	"strings"
+
+	"gatehouse/models"
 )
 
 // The scopes. None implies another (contract §4).
@@ -33,12 +35,16 @@ func SplitScopes(s string) []string {
 	return out
 }
 
-// ParseScopes is SplitScopes that refuses names that are not scopes.
+// ParseScopes is SplitScopes that refuses names that are not scopes: a
+// 422 on the field scopes naming the first unknown one, and the known
+// ones (the one wording for the CLI, an administrator's change and the
+// API).
 func ParseScopes(s string) ([]string, error) {
 	scopes := SplitScopes(s)
 	for _, sc := range scopes {
 		if !known(sc) {
-			return nil, fmt.Errorf("unknown scope %q (known: %s)", sc, strings.Join(AllScopes, " "))
+			return nil, models.InvalidFields(map[string]string{
+				"scopes": fmt.Sprintf("Unknown scope %q; choose from %s.", sc, strings.Join(AllScopes, ", "))})
 		}
 	}
 	return normalize(scopes), nil

@@ -6,6 +6,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"gatehouse/models"
 )
 
 func TestSplitScopes(t *testing.T) {
@@ -46,17 +48,17 @@ func TestParseScopes(t *testing.T) {
 		{"empty is no scopes", "", []string{}, ""},
 		{"every scope, in display order", "admin:write,admin:read user:write user:read", AllScopes, ""},
 		{"repeats are dropped", "user:read, user:read", []string{"user:read"}, ""},
-		{"an unknown name", "user:read superuser", nil, `unknown scope "superuser"`},
-		{"a scope in the wrong case", "User:Read", nil, `unknown scope "User:Read"`},
-		{"a prefix of a scope", "user", nil, `unknown scope "user"`},
-		{"the error lists the known scopes", "x", nil, "user:read user:write admin:read admin:write"},
+		{"an unknown name", "user:read superuser", nil, `Unknown scope "superuser"`},
+		{"a scope in the wrong case", "User:Read", nil, `Unknown scope "User:Read"`},
+		{"a prefix of a scope", "user", nil, `Unknown scope "user"`},
+		{"the error lists the known scopes", "x", nil, "user:read, user:write, admin:read, admin:write"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			got, err := ParseScopes(tc.in)
 			if tc.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				if e, ok := models.AsError(err); !ok || !strings.Contains(e.Fields["scopes"], tc.wantErr) {
 					t.Fatalf("ParseScopes(%q): got error %v, want one containing %q", tc.in, err, tc.wantErr)
 				}
 				return

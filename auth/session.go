@@ -54,11 +54,16 @@ func newSessionStore(s *Service) *SessionStore {
 
 // CookieName is "__Host-session" under https (Secure, Path=/, no Domain)
 // and "session" under http.
-func (st *SessionStore) CookieName() string {
-	if st.options.Secure {
-		return "__Host-session"
+func (st *SessionStore) CookieName() string { return cookieName(st.options.Secure, "session") }
+
+// cookieName is the one rule for naming Gatehouse's cookies: under https
+// (secure) the __Host- prefix, which browsers accept only with Secure,
+// Path=/ and no Domain, so no other host or path can set or shadow it.
+func cookieName(secure bool, name string) string {
+	if secure {
+		return "__Host-" + name
 	}
-	return "session"
+	return name
 }
 
 // Get returns the request's session, cached for the request.
@@ -255,10 +260,24 @@ func (s *Service) newSession(userID uint64, scopes string, client Client, now, c
 	}, token
 }
 
+// mayLogIn is the one rule that a disabled user opens no session
+// (contract §4): startSession, the last step of every login, applies it,
+// and the steps before it that would otherwise work for a disabled user —
+// asking its second factor, linking a provider identity — ask it early.
+func mayLogIn(u *models.User) error {
+	if u.Disabled {
+		return ErrInactiveUser
+	}
+	return nil
+}
+
 // startSession creates a session for u with the granted scopes, ending
 // the session replacing (the browser's previous one) if given: the last
-// step of every login.
+// step of every login. A disabled user gets none (mayLogIn).
 func (s *Service) startSession(ctx context.Context, u *models.User, scopes []string, client Client, replacing *Caller) (*Caller, error) {
+	if err := mayLogIn(u); err != nil {
+		return nil, err
+	}
 	now := s.now()
 	row, token := s.newSession(u.ID, joinScopes(scopes), client, now, now, now.Add(s.cfg.SessionMaxAge))
 	var old string
@@ -275,11 +294,8 @@ func (s *Service) startSession(ctx context.Context, u *models.User, scopes []str
 // way than a password (they signed up a moment ago, or came back from a
 // provider): a new session with all of the user's scopes, ending the
 // browser's previous one (replacing) as a login does. how says which way,
-// for the security log. A disabled user is refused.
+// for the security log. A disabled user is refused (startSession).
 func (s *Service) OpenSession(ctx context.Context, u *models.User, client Client, replacing *Caller, how string) (*Caller, error) {
-	if u.Disabled {
-		return nil, ErrInactiveUser
-	}
 	c, err := s.startSession(ctx, u, normalize(u.ScopeList()), client, replacing)
 	if err != nil {
 		return nil, err

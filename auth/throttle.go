@@ -23,49 +23,65 @@ type attempt struct {
 	ids   []uint64
 }
 
-// beginAttempt records this attempt as a failure under (account, IP) and
-// IP, and only then counts: LoginMaxFailures for one account from one IP,
-// or LoginMaxFailuresPerIP from one IP, within the window. Counting first
-// and recording after the (slow) password check would let concurrent
-// guesses all pass a check made before any of them was written. A refused
-// attempt is forgotten — it was no guess — so a throttled client stays
-// throttled only until its real failures leave the window. The account's
-// owner on another IP is not locked out.
-func (s *Service) beginAttempt(ctx context.Context, email, ip string) (*attempt, error) {
+// limit is one count a request must stay within: at most max attempts
+// under key within window.
+type limit struct {
+	key    string
+	max    int
+	window time.Duration
+}
+
+// countAttempt is the one throttle: it records one attempt under every
+// limit's key, and only then counts each — counting first and recording
+// after a slow check would let concurrent requests all pass a count made
+// before any of them was written. Past any limit it is 429
+// too_many_attempts, with Retry-After at the moment the oldest counted row
+// leaves that window, and the attempt is forgotten again: a refused
+// request was no guess, so a throttled client stays throttled only until
+// its real attempts leave the window. The ids forget (or clear) the
+// attempt later, when it turns out not to have been a failure.
+func (s *Service) countAttempt(ctx context.Context, limits ...limit) ([]uint64, error) {
 	now := s.now()
-	ids, err := s.store.AddAttempt(ctx, now, accountKey(email, ip), ipKey(ip))
+	keys := make([]string, len(limits))
+	for i, l := range limits {
+		keys[i] = l.key
+	}
+	ids, err := s.store.AddAttempt(ctx, now, keys...)
 	if err != nil {
 		return nil, err
 	}
-	a := &attempt{s: s, email: email, ip: ip, ids: ids}
-	for _, l := range []struct {
-		key string
-		max int
-	}{
-		{accountKey(email, ip), s.cfg.LoginMaxFailures},
-		{ipKey(ip), s.cfg.LoginMaxFailuresPerIP},
-	} {
-		if err := s.overLimit(ctx, l.key, l.max, now); err != nil {
-			return nil, errors.Join(err, a.forget(ctx))
+	for _, l := range limits {
+		if err := s.overLimit(ctx, l, now); err != nil {
+			return nil, errors.Join(err, s.store.ForgetFailures(context.WithoutCancel(ctx), ids))
 		}
 	}
-	return a, nil
+	return ids, nil
+}
+
+// beginAttempt counts a password (or second-factor) attempt for one
+// account from one IP as a failure before its outcome is known
+// (countAttempt): LoginMaxFailures for the account from that IP, or
+// LoginMaxFailuresPerIP from the IP, within the window. The account's
+// owner on another IP is not locked out.
+func (s *Service) beginAttempt(ctx context.Context, email, ip string) (*attempt, error) {
+	ids, err := s.countAttempt(ctx,
+		limit{accountKey(email, ip), s.cfg.LoginMaxFailures, s.cfg.LoginFailureWindow},
+		limit{ipKey(ip), s.cfg.LoginMaxFailuresPerIP, s.cfg.LoginFailureWindow})
+	if err != nil {
+		return nil, err
+	}
+	return &attempt{s: s, email: email, ip: ip, ids: ids}, nil
 }
 
 // overLimit is 429 too_many_attempts, with Retry-After at the moment the
-// oldest counted row leaves the window, when more than max rows stand under
-// key within it (the caller's own attempt is one of them).
-func (s *Service) overLimit(ctx context.Context, key string, max int, now time.Time) error {
-	return s.overLimitIn(ctx, key, max, s.cfg.LoginFailureWindow, now)
-}
-
-// overLimitIn is overLimit over another window than the login's.
-func (s *Service) overLimitIn(ctx context.Context, key string, max int, window time.Duration, now time.Time) error {
-	n, oldest, err := s.store.CountFailures(ctx, key, now.Add(-window))
-	if err != nil || n <= int64(max) {
+// oldest counted row leaves the window, when more than l.max rows stand
+// under l.key within it (the caller's own attempt is one of them).
+func (s *Service) overLimit(ctx context.Context, l limit, now time.Time) error {
+	n, oldest, err := s.store.CountFailures(ctx, l.key, now.Add(-l.window))
+	if err != nil || n <= int64(l.max) {
 		return err
 	}
-	wait := oldest.Add(window).Sub(now)
+	wait := oldest.Add(l.window).Sub(now)
 	if wait < time.Second {
 		wait = time.Second
 	}
@@ -119,21 +135,12 @@ func codesNoticeKey(userID uint64) string { return "codes-notice:" + strconv.For
 // code too — and the owner is mailed once per window. The ids forget the
 // attempt when the code turns out right.
 func (s *Service) beginCodeAttempt(ctx context.Context, u *models.User, client Client) ([]uint64, error) {
-	now := s.now()
-	key := codesKey(u.ID)
-	ids, err := s.store.AddAttempt(ctx, now, key)
-	if err != nil {
-		return nil, err
-	}
-	err = s.overLimit(ctx, key, maxWrongCodes, now)
-	if err == nil {
-		return ids, nil
-	}
-	err = errors.Join(reworded(err, errTooManyCodes), s.store.ForgetFailures(context.WithoutCancel(ctx), ids)) // refused: no guess
+	ids, err := s.countAttempt(ctx, limit{codesKey(u.ID), maxWrongCodes, s.cfg.LoginFailureWindow})
 	if errors.Is(err, errTooMany) {
-		s.noticeCodesLocked(ctx, u, client, now)
+		s.noticeCodesLocked(ctx, u, client, s.now())
+		return nil, reworded(err, errTooManyCodes)
 	}
-	return nil, err
+	return ids, err
 }
 
 // noticeCodesLocked mails u that its codes are refused, unless it was

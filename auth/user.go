@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/mail"
 	"strings"
 	"unicode/utf8"
@@ -34,8 +33,8 @@ func ValidateEmail(email string) string {
 	if email == "" {
 		return "Enter your email."
 	}
-	if len(email) > 254 {
-		return "Use at most 254 characters."
+	if msg := ValidateEmailLength(email); msg != "" {
+		return msg
 	}
 	if msg := models.ValidateLine(email); msg != "" {
 		return msg
@@ -46,6 +45,16 @@ func ValidateEmail(email string) string {
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email {
 		return "Enter a valid email address."
+	}
+	return ""
+}
+
+// ValidateEmailLength is the one length rule of an email: at most
+// models.MaxEmail bytes (RFC 5321's path limit, and the column's size).
+// It returns a message or "".
+func ValidateEmailLength(email string) string {
+	if len(email) > models.MaxEmail {
+		return "Use at most 254 characters."
 	}
 	return ""
 }
@@ -134,14 +143,8 @@ func (s *Service) createUser(ctx context.Context, nu NewUser, chosenOnWeb bool) 
 func (s *Service) Register(ctx context.Context, nu NewUser, client Client) (*models.User, error) {
 	nu.Scopes = nil // never chosen by a client: DefaultScopes
 	nu.EmailVerified = false
-	now := s.now()
-	key := "signup:" + client.IP
-	ids, err := s.store.AddAttempt(ctx, now, key)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.overLimit(ctx, key, s.cfg.LoginMaxFailuresPerIP, now); err != nil {
-		return nil, errors.Join(reworded(err, errTooManySignups), s.store.ForgetFailures(ctx, ids))
+	if _, err := s.countAttempt(ctx, limit{"signup:" + client.IP, s.cfg.LoginMaxFailuresPerIP, s.cfg.LoginFailureWindow}); err != nil {
+		return nil, reworded(err, errTooManySignups)
 	}
 	u, err := s.createUser(ctx, nu, true) // chosen on the web: easy passwords refused
 	if err != nil {
@@ -209,9 +212,9 @@ func (s *Service) UpdateUser(ctx context.Context, actor *Caller, id uint64, in U
 	}
 	if in.Scopes != nil {
 		scopes, err := ParseScopes(strings.Join(*in.Scopes, " "))
-		switch {
+		switch e, _ := models.AsError(err); {
 		case err != nil:
-			fields["scopes"] = fmt.Sprintf("Unknown scope; choose from %s.", strings.Join(AllScopes, ", "))
+			fields["scopes"] = e.Fields["scopes"]
 		case self && !contains(scopes, ScopeAdminWrite):
 			fields["scopes"] = "You cannot remove admin:write from your own account."
 			lockout = true
@@ -272,10 +275,8 @@ func (s *Service) SetDisabled(ctx context.Context, email string, disabled bool) 
 // intersects) and scopes given apply from the next login. A change is
 // written to the user's security log.
 func (s *Service) SetScopes(ctx context.Context, email, scopes string) (*models.User, error) {
-	for _, sc := range SplitScopes(scopes) {
-		if !known(sc) {
-			return nil, models.InvalidFields(map[string]string{"scopes": fmt.Sprintf("Unknown scope %q; choose from %s.", sc, strings.Join(AllScopes, ", "))})
-		}
+	if _, err := ParseScopes(scopes); err != nil {
+		return nil, err
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -90,6 +91,10 @@ type Argon2 struct {
 	Threads   uint8
 }
 
+// DatabaseSchemes are the kinds of database DATABASE_URL may name, each
+// with a driver in models: sqlite://path, mysql://USER:PASS@HOST:PORT/DB.
+var DatabaseSchemes = []string{"sqlite", "mysql"}
+
 // Provider is one OAuth/OIDC provider's settings; it is on when ClientID
 // and ClientSecret are both set.
 type Provider struct {
@@ -100,6 +105,20 @@ type Provider struct {
 	APIURL       string // GitHub API URL
 	Name         string // shown on the button
 	RedirectURL  string // optional: an SPA page the provider sends the user back to
+}
+
+// NamedProvider is a provider's settings with its names: Key in URLs and
+// the user object's providers ("google"), Env as its variables' prefix
+// ("GOOGLE").
+type NamedProvider struct {
+	Key, Env string
+	Provider
+}
+
+// Providers is the one list of the login providers Gatehouse knows, in
+// button order, switched on or not: every other list is made from it.
+func (c Config) Providers() []NamedProvider {
+	return []NamedProvider{{"google", "GOOGLE", c.Google}, {"github", "GITHUB", c.GitHub}, {"oidc", "OIDC", c.OIDC}}
 }
 
 // Enabled reports whether the provider is configured.
@@ -140,12 +159,9 @@ func (c Config) String() string {
 
 func (c Config) enabledProviders() []string {
 	var out []string
-	for _, p := range []struct {
-		name string
-		Provider
-	}{{"google", c.Google}, {"github", c.GitHub}, {"oidc", c.OIDC}} {
+	for _, p := range c.Providers() {
 		if p.Enabled() {
-			out = append(out, p.name)
+			out = append(out, p.Key)
 		}
 	}
 	return out
@@ -278,15 +294,8 @@ func (c *Config) validate(baseURL string) error {
 	if c.JWTAlg != JWTAlgEdDSA && c.JWTAlg != JWTAlgRS256 && c.JWTAlg != JWTAlgHS256 {
 		return fmt.Errorf("JWT_ALG must be EdDSA, RS256 or HS256, got %q", c.JWTAlg)
 	}
-	if !strings.HasPrefix(c.DatabaseURL, "sqlite://") && !strings.HasPrefix(c.DatabaseURL, "mysql://") {
-		return errors.New("DATABASE_URL must start with sqlite:// or mysql://")
-	}
-	for name, d := range map[string]time.Duration{"ACCESS_TOKEN_TTL": c.AccessTokenTTL,
-		"SESSION_IDLE_TIMEOUT": c.SessionIdleTimeout, "SESSION_MAX_AGE": c.SessionMaxAge,
-		"LOGIN_FAILURE_WINDOW": c.LoginFailureWindow, "DB_TIMEOUT": c.DBTimeout, "REAUTH_WINDOW": c.ReauthWindow} {
-		if d <= 0 {
-			return fmt.Errorf("%s must be a positive duration such as 30m", name)
-		}
+	if scheme, _, ok := strings.Cut(c.DatabaseURL, "://"); !ok || !slices.Contains(DatabaseSchemes, scheme) {
+		return fmt.Errorf("DATABASE_URL must start with %s:// or %s://", DatabaseSchemes[0], DatabaseSchemes[1])
 	}
 	for _, o := range c.CORSAllowedOrigins {
 		ou, err := url.Parse(o)
@@ -294,7 +303,8 @@ func (c *Config) validate(baseURL string) error {
 			return fmt.Errorf("CORS_ALLOWED_ORIGINS must be a comma list of origins like https://app.example, got %q", o)
 		}
 	}
-	for name, p := range map[string]Provider{"GOOGLE": c.Google, "GITHUB": c.GitHub, "OIDC": c.OIDC} {
+	for _, p := range c.Providers() {
+		name := p.Env
 		if (p.ClientID == "") != (p.ClientSecret == "") {
 			return fmt.Errorf("%s_CLIENT_ID and %s_CLIENT_SECRET must be set together", name, name)
 		}
@@ -445,6 +455,8 @@ func (r *reader) str(name, def string) string {
 	return def
 }
 
+// duration reads a duration setting: every one must be positive (the one
+// home of that rule; a flag or the environment alike).
 func (r *reader) duration(name string, def time.Duration) time.Duration {
 	v := r.str(name, "")
 	if v == "" {

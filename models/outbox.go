@@ -130,13 +130,13 @@ func (s *Store) ClaimMails(ctx context.Context, now time.Time, lease time.Durati
 // is ErrNotFound.
 func (s *Store) MailDelivered(ctx context.Context, id uint64, claim, state, why string, at time.Time) error {
 	return s.finishMail(ctx, id, claim, map[string]any{"state": state, "sent_at": at.UTC(), "data": "{}",
-		"last_error": truncateText(why, 255), "claim": ""})
+		"last_error": Truncate(why, 255), "claim": ""})
 }
 
 // MailRetry puts the mail under claim back in the queue, due at due, with
 // the error that stopped it.
 func (s *Store) MailRetry(ctx context.Context, id uint64, claim string, due time.Time, why string) error {
-	return s.finishMail(ctx, id, claim, map[string]any{"due_at": due.UTC(), "last_error": truncateText(why, 255), "claim": ""})
+	return s.finishMail(ctx, id, claim, map[string]any{"due_at": due.UTC(), "last_error": Truncate(why, 255), "claim": ""})
 }
 
 func (s *Store) finishMail(ctx context.Context, id uint64, claim string, updates map[string]any) error {
@@ -169,17 +169,6 @@ func (s *Store) DeleteMailsBefore(ctx context.Context, before time.Time) (int64,
 		return db.Where("state <> ? AND created_at < ?", MailPending, before.UTC()).Delete(&Mail{})
 	})
 	return res.RowsAffected, failed("sweep mails", res.Error)
-}
-
-// truncateText cuts s to at most n bytes on a rune boundary.
-func truncateText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }
 
 // The kinds of mail (contract §6). A kind is a template pair under

@@ -100,10 +100,9 @@ const sqliteReaders = 4
 // dialectorFor returns GORM's dialector for databaseURL and, for SQLite,
 // the database file's path.
 func dialectorFor(databaseURL string, timeout time.Duration) (gorm.Dialector, string, error) {
-	scheme, rest, ok := strings.Cut(databaseURL, "://")
-	if !ok {
-		return nil, "", errors.New("DATABASE_URL must start with sqlite:// or mysql://")
-	}
+	// Which schemes are accepted is config's rule (config.DatabaseSchemes,
+	// checked at start); here each is mapped to its driver.
+	scheme, rest, _ := strings.Cut(databaseURL, "://")
 	switch scheme {
 	case "sqlite":
 		path, query, _ := strings.Cut(rest, "?")

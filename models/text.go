@@ -67,3 +67,19 @@ func ValidateBody(s string) string {
 func isBodyControl(r rune) bool {
 	return r != '\n' && r != '\r' && r != '\t' && unicode.Is(unicode.Cc, r)
 }
+
+// Truncate cuts s to at most n bytes without splitting a UTF-8 sequence,
+// for a column of that size. Bytes that are not UTF-8 (a User-Agent
+// header, an SMTP server's answer may carry any) become U+FFFD first:
+// MySQL refuses them in a utf8mb4 column, and nothing may fail over them.
+func Truncate(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if len(s) <= n {
+		return s
+	}
+	s = s[:n]
+	for len(s) > 0 && !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s
+}

@@ -13,6 +13,10 @@ import (
 // ASCII letters lower-cased) and compared exactly. PasswordHash is empty
 // for accounts that only log in through a provider; it never leaves the
 // server (see UserView).
+// MaxEmail is the longest email an account may have, in bytes (RFC
+// 5321's limit on a path; the columns that hold an email have this size).
+const MaxEmail = 254
+
 type User struct {
 	ID           uint64 `gorm:"primaryKey"`
 	Email        string `gorm:"size:254;not null;uniqueIndex"`

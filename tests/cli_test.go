@@ -169,7 +169,7 @@ func TestCLIUsers(t *testing.T) {
 		}{
 			{"a taken email", "pass word 123\n", []string{"user", "add", "--email", "ada@example.com", "--name", "A", "--password-stdin"}, "already exists"},
 			{"a password in argv is refused", "", []string{"user", "add", "--email", "x@example.com", "--name", "X"}, "--password-stdin"},
-			{"an unknown scope", "pass word 123\n", []string{"user", "add", "--email", "x@example.com", "--name", "X", "--scopes", "root", "--password-stdin"}, "unknown scope"},
+			{"an unknown scope", "pass word 123\n", []string{"user", "add", "--email", "x@example.com", "--name", "X", "--scopes", "root", "--password-stdin"}, `Unknown scope "root"`},
 			{"a short password", "short\n", []string{"user", "add", "--email", "x@example.com", "--name", "X", "--password-stdin"}, "at least 8"},
 			{"an unknown user", "", []string{"user", "disable", "nobody@example.com"}, "no such user"},
 			{"an unknown command", "", []string{"frobnicate"}, "unknown command"},

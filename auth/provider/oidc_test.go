@@ -1,4 +1,4 @@
-package auth
+package provider
 
 import (
 	"encoding/json"
@@ -30,29 +30,6 @@ func TestEmailVerifiedClaim(t *testing.T) {
 				t.Errorf("email_verified = %v, want not said", *c.EmailVerified)
 			case tc.want != nil && (c.EmailVerified == nil || bool(*c.EmailVerified) != *tc.want):
 				t.Errorf("email_verified = %v, want %v", c.EmailVerified, *tc.want)
-			}
-		})
-	}
-}
-
-func TestNewProfile(t *testing.T) {
-	cases := []struct {
-		name, email  string
-		verified     bool
-		wantEmail    string
-		wantVerified bool
-	}{
-		{"canonical form", "  Ada@Example.COM ", true, "ada@example.com", true},
-		{"not an address", "ada", true, "", false},
-		{"a display name is not an address", "Ada <ada@example.com>", true, "", false},
-		{"none", "", true, "", false},
-		{"unverified stays unverified", "ada@example.com", false, "ada@example.com", false},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			p := newProfile("google", "sub", tc.email, tc.verified, " Ada ")
-			if p.Email != tc.wantEmail || p.EmailVerified != tc.wantVerified || p.Name != "Ada" {
-				t.Errorf("profile = %+v, want email %q verified %v name Ada", p, tc.wantEmail, tc.wantVerified)
 			}
 		})
 	}

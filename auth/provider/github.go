@@ -1,4 +1,4 @@
-package auth
+package provider
 
 import (
 	"context"
@@ -21,13 +21,13 @@ import (
 // GITHUB_API_URL — GET /user for the numeric id and name, GET /user/emails
 // for the primary email and whether GitHub verified it.
 type githubProvider struct {
-	meta   ProviderInfo
+	meta   Info
 	oauth  *oauth2.Config
 	apiURL string
 	client *http.Client
 }
 
-func newGitHubProvider(meta ProviderInfo, cfg config.Provider, redirect string, client *http.Client) *githubProvider {
+func newGitHubProvider(meta Info, cfg config.Provider, redirect string, client *http.Client) *githubProvider {
 	web := strings.TrimRight(cfg.URL, "/")
 	return &githubProvider{
 		meta: meta,
@@ -45,9 +45,9 @@ func newGitHubProvider(meta ProviderInfo, cfg config.Provider, redirect string, 
 	}
 }
 
-func (p *githubProvider) info() ProviderInfo { return p.meta }
+func (p *githubProvider) Info() Info { return p.meta }
 
-func (p *githubProvider) authCodeURL(_ context.Context, st *models.OAuthState, state string) (string, error) {
+func (p *githubProvider) AuthCodeURL(_ context.Context, st *models.OAuthState, state string) (string, error) {
 	return p.oauth.AuthCodeURL(state, oauth2.S256ChallengeOption(st.Verifier)), nil
 }
 
@@ -70,17 +70,17 @@ type githubEmail struct {
 // token lacks the user:email scope.
 var errGitHubNotFound = errors.New("github: 404")
 
-func (p *githubProvider) exchange(ctx context.Context, st *models.OAuthState, code, _ string) (profile, error) {
+func (p *githubProvider) Exchange(ctx context.Context, st *models.OAuthState, code, _ string) (Profile, error) {
 	tok, err := p.oauth.Exchange(context.WithValue(ctx, oauth2.HTTPClient, p.client), code, oauth2.VerifierOption(st.Verifier))
 	if err != nil {
-		return profile{}, providerFailed(ctx, "github token exchange", err)
+		return Profile{}, failed(ctx, "github token exchange", err)
 	}
 	var u githubUser
 	if err := p.get(ctx, tok.AccessToken, "/user", &u); err != nil {
-		return profile{}, providerFailed(ctx, "github /user", err)
+		return Profile{}, failed(ctx, "github /user", err)
 	}
 	if u.ID <= 0 {
-		return profile{}, fmt.Errorf("github /user: %w (no id)", ErrOAuthFailed)
+		return Profile{}, fmt.Errorf("github /user: %w (no id)", ErrFailed)
 	}
 	// Only the primary email, and only if GitHub verified it, may link or
 	// create an account; without the list, nothing is known verified.
@@ -89,7 +89,7 @@ func (p *githubProvider) exchange(ctx context.Context, st *models.OAuthState, co
 	switch err := p.get(ctx, tok.AccessToken, "/user/emails", &emails); {
 	case errors.Is(err, errGitHubNotFound):
 	case err != nil:
-		return profile{}, providerFailed(ctx, "github /user/emails", err)
+		return Profile{}, failed(ctx, "github /user/emails", err)
 	}
 	for _, e := range emails {
 		if e.Primary {

@@ -1,4 +1,4 @@
-package auth
+package provider
 
 import (
 	"context"
@@ -22,7 +22,7 @@ import (
 // endpoints and keys come from discovery at first use, cached once it
 // succeeds; until then every login tries again.
 type oidcProvider struct {
-	meta        ProviderInfo
+	meta        Info
 	issuer      string
 	clientID    string
 	secret      string
@@ -41,12 +41,12 @@ type discovered struct {
 	verifier *oidc.IDTokenVerifier
 }
 
-func newOIDCProvider(meta ProviderInfo, cfg config.Provider, redirect string, client *http.Client, now func() time.Time) *oidcProvider {
+func newOIDCProvider(meta Info, cfg config.Provider, redirect string, client *http.Client, now func() time.Time) *oidcProvider {
 	return &oidcProvider{meta: meta, issuer: cfg.Issuer, clientID: cfg.ClientID, secret: cfg.ClientSecret,
 		redirectURL: redirect, client: client, now: now}
 }
 
-func (p *oidcProvider) info() ProviderInfo { return p.meta }
+func (p *oidcProvider) Info() Info { return p.meta }
 
 // discover returns the issuer's configuration, fetching it the first time.
 // Concurrent first logins each fetch rather than queue behind one slow
@@ -58,7 +58,7 @@ func (p *oidcProvider) discover(ctx context.Context) (*discovered, error) {
 	if found != nil {
 		return found, nil
 	}
-	ctx, cancel := context.WithTimeout(ctx, providerTimeout)
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
 	defer cancel()
 	op, err := oidc.NewProvider(oidc.ClientContext(ctx, p.client), p.issuer)
 	if err == nil && op.Endpoint().AuthURL == "" {
@@ -67,7 +67,7 @@ func (p *oidcProvider) discover(ctx context.Context) (*discovered, error) {
 	if err != nil {
 		// No answer, an error page or another issuer's document: this
 		// provider cannot be used now (502), and the next login retries.
-		return nil, fmt.Errorf("discover %s: %w (%s)", p.issuer, ErrProviderUnavailable, truncate(err.Error(), 300))
+		return nil, fmt.Errorf("discover %s: %w (%s)", p.issuer, ErrUnavailable, models.Truncate(err.Error(), 300))
 	}
 	d := &discovered{
 		provider: op,
@@ -85,7 +85,7 @@ func (p *oidcProvider) discover(ctx context.Context) (*discovered, error) {
 	return p.found, nil
 }
 
-func (p *oidcProvider) authCodeURL(ctx context.Context, st *models.OAuthState, state string) (string, error) {
+func (p *oidcProvider) AuthCodeURL(ctx context.Context, st *models.OAuthState, state string) (string, error) {
 	d, err := p.discover(ctx)
 	if err != nil {
 		return "", err
@@ -96,50 +96,50 @@ func (p *oidcProvider) authCodeURL(ctx context.Context, st *models.OAuthState, s
 // exchange redeems code with the PKCE verifier, verifies the ID token and
 // its nonce, and reads email and email_verified from the ID token or,
 // when it lacks either, from /userinfo (whose sub must be the token's).
-func (p *oidcProvider) exchange(ctx context.Context, st *models.OAuthState, code, iss string) (profile, error) {
+func (p *oidcProvider) Exchange(ctx context.Context, st *models.OAuthState, code, iss string) (Profile, error) {
 	d, err := p.discover(ctx)
 	if err != nil {
-		return profile{}, err
+		return Profile{}, err
 	}
 	if iss != "" && iss != p.issuer {
 		// RFC 9207: an authorization response from another issuer (mix-up).
-		return profile{}, fmt.Errorf("%s callback: %w (iss parameter names another issuer)", p.meta.Name, ErrOAuthFailed)
+		return Profile{}, fmt.Errorf("%s callback: %w (iss parameter names another issuer)", p.meta.Name, ErrFailed)
 	}
 	tok, err := d.oauth.Exchange(context.WithValue(ctx, oauth2.HTTPClient, p.client), code, oauth2.VerifierOption(st.Verifier))
 	if err != nil {
-		return profile{}, providerFailed(ctx, p.meta.Name+" token exchange", err)
+		return Profile{}, failed(ctx, p.meta.Name+" token exchange", err)
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return profile{}, fmt.Errorf("%s token exchange: %w (no id_token)", p.meta.Name, ErrOAuthFailed)
+		return Profile{}, fmt.Errorf("%s token exchange: %w (no id_token)", p.meta.Name, ErrFailed)
 	}
 	idt, err := d.verifier.Verify(ctx, raw)
 	if err != nil {
-		return profile{}, providerFailed(ctx, p.meta.Name+" id token", err)
+		return Profile{}, failed(ctx, p.meta.Name+" id token", err)
 	}
 	if subtle.ConstantTimeCompare([]byte(idt.Nonce), []byte(st.Nonce)) != 1 {
-		return profile{}, fmt.Errorf("%s id token: %w (nonce does not match)", p.meta.Name, ErrOAuthFailed)
+		return Profile{}, fmt.Errorf("%s id token: %w (nonce does not match)", p.meta.Name, ErrFailed)
 	}
 	if idt.AccessTokenHash != "" {
 		if err := idt.VerifyAccessToken(tok.AccessToken); err != nil {
-			return profile{}, fmt.Errorf("%s id token: %w (at_hash does not match)", p.meta.Name, ErrOAuthFailed)
+			return Profile{}, fmt.Errorf("%s id token: %w (at_hash does not match)", p.meta.Name, ErrFailed)
 		}
 	}
 	if idt.Subject == "" || len(idt.Subject) > 255 {
-		return profile{}, fmt.Errorf("%s id token: %w (sub empty or longer than 255)", p.meta.Name, ErrOAuthFailed)
+		return Profile{}, fmt.Errorf("%s id token: %w (sub empty or longer than 255)", p.meta.Name, ErrFailed)
 	}
 	var c oidcClaims
 	if err := idt.Claims(&c); err != nil {
-		return profile{}, fmt.Errorf("%s id token: %w (claims: %v)", p.meta.Name, ErrOAuthFailed, err)
+		return Profile{}, fmt.Errorf("%s id token: %w (claims: %v)", p.meta.Name, ErrFailed, err)
 	}
 	email, verified := c.Email, c.EmailVerified != nil && bool(*c.EmailVerified)
 	if (c.Email == "" || c.EmailVerified == nil) && d.provider.UserInfoEndpoint() != "" {
 		ui, err := d.provider.UserInfo(oidc.ClientContext(ctx, p.client), oauth2.StaticTokenSource(tok))
 		if err != nil {
-			return profile{}, providerFailed(ctx, p.meta.Name+" userinfo", err)
+			return Profile{}, failed(ctx, p.meta.Name+" userinfo", err)
 		}
 		if ui.Subject != idt.Subject {
-			return profile{}, fmt.Errorf("%s userinfo: %w (sub differs from the id token's)", p.meta.Name, ErrOAuthFailed)
+			return Profile{}, fmt.Errorf("%s userinfo: %w (sub differs from the id token's)", p.meta.Name, ErrFailed)
 		}
 		// email and email_verified are taken as a pair from one source.
 		// go-oidc reads a missing email_verified as false: unverified.
@@ -177,12 +177,8 @@ func (b *flexBool) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-// newProfile builds a profile with the email in canonical form; an email
-// that is not a valid address is dropped and counts as unverified.
-func newProfile(provider, subject, email string, verified bool, name string) profile {
-	email = models.CanonicalEmail(email)
-	if email == "" || ValidateEmail(email) != "" {
-		email, verified = "", false
-	}
-	return profile{Provider: provider, Subject: subject, Email: email, EmailVerified: verified, Name: strings.TrimSpace(name)}
+// newProfile is a Profile as the provider said it; auth puts the email in
+// canonical form and drops one that is not an address (usableProfile).
+func newProfile(provider, subject, email string, verified bool, name string) Profile {
+	return Profile{Provider: provider, Subject: subject, Email: email, EmailVerified: verified, Name: strings.TrimSpace(name)}
 }
