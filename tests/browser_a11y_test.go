@@ -64,9 +64,13 @@ func (b *browser) wantAccessible(state string) {
 	b.t.Helper()
 	tags := `["` + strings.Join(axeTags, `","`) + `"]`
 	b.do(chromedp.Evaluate[chromedp.Void](`if (typeof axe === "undefined") {` + axeSource + `}`))
-	found := run(b, chromedp.Evaluate[[]axeViolation](`axe.run(document, {runOnly: {type: "tag", values: `+tags+`}, resultTypes: ["violations"]})
+	found := run(b, chromedp.Evaluate[[]axeViolation](`const contrastOf = n => {
+			const d = n.any.length && n.any[0].data;
+			return d && d.fgColor ? " (" + d.fgColor + " on " + d.bgColor + ", " + d.contrastRatio + ":1)" : "";
+		};
+		axe.run(document, {runOnly: {type: "tag", values: `+tags+`}, resultTypes: ["violations"]})
 		.then(r => r.violations.map(v => ({id: v.id, impact: v.impact || "", help: v.help, tags: v.tags,
-			targets: v.nodes.slice(0, 5).map(n => n.target.join(" "))})))`, chromedp.EvalAwaitPromise))
+			targets: v.nodes.slice(0, 8).map(n => n.target.join(" ") + contrastOf(n))})))`, chromedp.EvalAwaitPromise))
 	for _, v := range found {
 		if v.fails() {
 			b.t.Errorf("%s (%s): axe %s (%s): %s, at %v", state, b.path(), v.ID, v.Impact, v.Help, v.Targets)
@@ -296,11 +300,19 @@ const focused = `(() => {
 		style: cs.outlineStyle, width: cs.outlineWidth, color: cs.outlineColor, background: bg};
 })()`
 
+// fromTheTop puts the keyboard at the top of the page, as if nothing had
+// the focus yet (an autofocused field has it after loading): the next Tab
+// goes to the page's first control.
+func (b *browser) fromTheTop() {
+	b.t.Helper()
+	b.do(chromedp.Evaluate[chromedp.Void](`document.body.tabIndex = -1; document.body.focus(); document.body.removeAttribute("tabindex")`))
+}
+
 // tabThrough presses Tab from the top of the page until the focus leaves
 // the page or comes back round, and returns each element it rested on.
 func (b *browser) tabThrough() []focusRing {
 	b.t.Helper()
-	b.do(chromedp.Evaluate[chromedp.Void](`document.activeElement && document.activeElement.blur(); window.getSelection().removeAllRanges()`))
+	b.fromTheTop()
 	var rings []focusRing
 	seen := map[string]bool{}
 	for range 30 {
@@ -426,6 +438,7 @@ func TestChromiumKeyboard(t *testing.T) {
 	wantVisibleFocus(t, "login page", rings)
 
 	b.open("/auth/login")
+	b.fromTheTop()
 	b.do(chromedp.KeyEvent("\t"), chromedp.KeyEvent("\r"))
 	if got := run(b, chromedp.Evaluate[string](`document.activeElement.id`)); got != "main" {
 		t.Errorf("after the skip link the focus is on #%s, want #main", got)
