@@ -1,15 +1,20 @@
 package tests
 
 import (
+	"context"
 	_ "embed"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	cdpbrowser "github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/chromedp"
 
 	"gatehouse/internal/testenv"
@@ -522,3 +527,115 @@ func TestChromiumFieldErrors(t *testing.T) {
 			code.Focused, code.Invalid, code.Described)
 	}
 }
+
+// codesLayout is how the recovery codes and the set-up key are laid out.
+type codesLayout struct {
+	Lefts      []int `json:"lefts"`      // the left edge of each code
+	Lines      []int `json:"lines"`      // the lines each code takes
+	CardRight  int   `json:"cardRight"`  // the right edge of the card's content
+	CodesRight int   `json:"codesRight"` // the right edge of the widest code
+}
+
+// TestChromiumRecoveryCodes sets up two-factor authentication on a phone:
+// the set-up key is shown in groups of four within the card; the
+// recovery codes stand in one column, each on one line; "Copy the codes"
+// (static/js/recovery-codes.js) copies all ten, one a line, and says so;
+// "Download as a text file" saves them.
+func TestChromiumRecoveryCodes(t *testing.T) {
+	t.Parallel()
+	app := newApp(t, sqliteDB)
+	app.createUser(t, "ada@example.com", goodPassword)
+	b := newBrowser(t, app)
+	b.watchCSP()
+	b.asPhone()
+
+	b.open("/auth/login")
+	b.logInWithForm("ada@example.com", goodPassword)
+	b.open("/admin/me/2fa")
+	b.clickThrough("#setup-button")
+	groups := run(b, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#secret span"), s => s.textContent)`))
+	if len(groups) < 8 || len(groups[0]) != 4 {
+		t.Errorf("the set-up key is shown as %q, want groups of four", groups)
+	}
+	if right := run(b, chromedp.Evaluate[int](`Math.ceil(document.querySelector("#secret").getBoundingClientRect().right - document.querySelector("#setup").getBoundingClientRect().right)`)); right > 0 {
+		t.Errorf("the set-up key runs %d px past its card", right)
+	}
+	secret := b.secretOnPage()
+	b.fill("#code", totpCode(t, secret, app.clock.Now()))
+	b.clickThrough(`form[action="/admin/me/2fa/totp/enable"] button`)
+
+	layout := run(b, chromedp.Evaluate[codesLayout](`(() => {
+		const codes = Array.from(document.querySelectorAll("#codes code"));
+		const card = document.querySelector("#recovery-codes"), pad = parseFloat(getComputedStyle(card).paddingRight);
+		return {lefts: codes.map(c => Math.round(c.getBoundingClientRect().left)),
+			lines: codes.map(c => c.getClientRects().length),
+			cardRight: Math.floor(card.getBoundingClientRect().right - pad),
+			codesRight: Math.ceil(Math.max(...codes.map(c => c.getBoundingClientRect().right)))};
+	})()`))
+	if len(layout.Lefts) != 10 {
+		t.Fatalf("%d recovery codes shown, want 10", len(layout.Lefts))
+	}
+	for i, left := range layout.Lefts {
+		if left != layout.Lefts[0] || layout.Lines[i] != 1 {
+			t.Errorf("on a phone, code %d starts at %d px on %d lines; want one column (%d px), one line each", i+1, left, layout.Lines[i], layout.Lefts[0])
+		}
+	}
+	if layout.CodesRight > layout.CardRight {
+		t.Errorf("the codes reach %d px, past the card's %d px", layout.CodesRight, layout.CardRight)
+	}
+	codes := run(b, chromedp.Evaluate[[]string](`Array.from(document.querySelectorAll("#codes code"), c => c.textContent)`))
+
+	// The script copies through the Clipboard API; the test stands in for
+	// the clipboard, which headless Chromium keeps to itself.
+	b.do(
+		chromedp.Evaluate[chromedp.Void](`navigator.clipboard.writeText = text => { window.__copied = text; return Promise.resolve(); }`),
+		chromedp.Click(chromedp.CSS("#copy-codes"), chromedp.NodeVisible),
+		chromedp.Poll[chromedp.Void](`document.querySelector("#copy-status").textContent !== ""`, chromedp.WithPollingTimeout(stepTimeout)),
+	)
+	if got := run(b, chromedp.Evaluate[string](`window.__copied || ""`)); got != strings.Join(codes, "\n")+"\n" {
+		t.Errorf("copied %q, want the ten codes one a line", got)
+	}
+	if got := b.text("#copy-status"); !strings.HasPrefix(got, "Copied") {
+		t.Errorf("after copying the page says %q", got)
+	}
+
+	dir := t.TempDir()
+	done := make(chan string, 1)
+	listen := func(ev any) {
+		if p, ok := ev.(*cdpbrowser.EventDownloadProgress); ok && p.State == cdpbrowser.DownloadProgressStateCompleted {
+			select {
+			case done <- p.GUID:
+			default:
+			}
+		}
+	}
+	// The download's events come to the session that asked for them: the tab's.
+	if err := chromedp.Listen(b.ctx, listen); err != nil {
+		t.Fatal(err)
+	}
+	b.do(
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{
+				Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllowAndName, DownloadPath: dir, EventsEnabled: ptrTo(true)})
+			return err
+		}),
+		chromedp.Click(chromedp.CSS("#download-codes"), chromedp.NodeVisible),
+	)
+	select {
+	case guid := <-done:
+		text, err := os.ReadFile(filepath.Join(dir, guid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, code := range codes {
+			if !strings.Contains(string(text), "\n"+code+"\n") {
+				t.Errorf("the downloaded file lacks code %s:\n%s", code, text)
+			}
+		}
+	case <-time.After(stepTimeout):
+		t.Error("the download did not finish")
+	}
+	b.wantNoCSPViolations()
+}
+
+func ptrTo[T any](v T) *T { return &v }
