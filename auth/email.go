@@ -69,8 +69,19 @@ func (s *Service) throttleMail(ctx context.Context, client Client, key string, i
 // before anything changes (a mail scanner that follows links changes
 // nothing). Unknown, used or expired: ErrInvalidLink.
 func (s *Service) CheckLink(ctx context.Context, token string, purposes ...string) error {
-	_, err := s.emailLink(ctx, s.store, token, false, purposes...)
+	_, err := s.LinkAddress(ctx, token, purposes...)
 	return err
+}
+
+// LinkAddress is CheckLink answering the address the link was mailed to,
+// for the page that asks its reader to confirm that address. Nothing is
+// spent.
+func (s *Service) LinkAddress(ctx context.Context, token string, purposes ...string) (string, error) {
+	l, err := s.emailLink(ctx, s.store, token, false, purposes...)
+	if err != nil {
+		return "", err
+	}
+	return l.Email, nil
 }
 
 // emailLink finds (or, with use, spends) the live link of token on store.

@@ -24,9 +24,11 @@ type forgotPage struct {
 
 // linkPage is the data of reset.html and verify.html: the token of the
 // mailed link (echoed in the form, never in a URL the page links to), or
-// Invalid when the link is unknown, used or expired.
+// Invalid when the link is unknown, used or expired. Email is the address
+// a verification link confirms, which its page names.
 type linkPage struct {
 	Token   string
+	Email   string
 	Invalid bool
 }
 
@@ -98,10 +100,11 @@ func (h *handler) resetPassword(c echo.Context) error {
 // invalid_link page. It changes nothing: the button's POST does.
 func (h *handler) verifyPage(c echo.Context) error {
 	token := c.QueryParam("token")
-	if err := h.auth.CheckLink(c.Request().Context(), token, linkVerify, linkChange); err != nil {
+	email, err := h.auth.LinkAddress(c.Request().Context(), token, linkVerify, linkChange)
+	if err != nil {
 		return withPage(err, "verify.html", data(linkPage{Invalid: true}))
 	}
-	return c.Render(http.StatusOK, "verify.html", linkPage{Token: token})
+	return c.Render(http.StatusOK, "verify.html", linkPage{Token: token, Email: email})
 }
 
 // verifyEmail serves POST /auth/verify and POST /api/email/verify to

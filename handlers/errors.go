@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -46,10 +47,13 @@ var echoErrors = map[int]*models.Error{
 
 var errInternal = models.Error{Code: "internal_error", Detail: "Something went wrong on our side. It has been logged."}
 
-// problem is an error as the client sees it, in either format.
+// problem is an error as the client sees it, in either format. Title and
+// Message are the page's words (see pageTitle and pageMessage); JSON
+// clients get Code and Detail.
 type problem struct {
 	Status     int               `json:"-"`
 	Title      string            `json:"-"`
+	Message    string            `json:"-"`
 	Code       string            `json:"error"`
 	Detail     string            `json:"detail"`
 	Fields     map[string]string `json:"fields,omitempty"`
@@ -100,8 +104,97 @@ func problemFor(err error) problem {
 	if p.Status == http.StatusServiceUnavailable && p.retryAfter == 0 {
 		p.retryAfter = 5
 	}
-	p.Title = http.StatusText(p.Status)
+	p.Title = pageTitle(p.Status)
+	p.Message = pageMessage(p)
+	var words *pageWords
+	if errors.As(err, &words) {
+		p.Message = words.words
+	}
 	return p
+}
+
+// pageTitles name an error page (its heading, and the first words of the
+// window's title over a page redrawn with the error) in a person's words;
+// other statuses keep their HTTP reason phrase.
+var pageTitles = map[int]string{
+	http.StatusUnauthorized:        "Not logged in",
+	http.StatusForbidden:           "Not allowed",
+	http.StatusNotFound:            "Page not found",
+	http.StatusUnprocessableEntity: "Not accepted",
+	http.StatusTooManyRequests:     "Too many attempts",
+	http.StatusInternalServerError: "Something went wrong",
+	http.StatusBadGateway:          "The provider did not answer",
+	http.StatusServiceUnavailable:  "Unavailable for a moment",
+}
+
+func pageTitle(status int) string {
+	if t, ok := pageTitles[status]; ok {
+		return t
+	}
+	return http.StatusText(status)
+}
+
+// scopeWords say what each scope lets an account do, for a page that
+// refuses it: a person is not told "the admin:read scope".
+var scopeWords = map[string]string{
+	auth.ScopeUserRead:   "see its own details",
+	auth.ScopeUserWrite:  "change its own details",
+	auth.ScopeAdminRead:  "see other people's accounts",
+	auth.ScopeAdminWrite: "change other people's accounts",
+}
+
+// pageMessage is what a page says of p: its Detail, except where the
+// Detail is written for a program or says less than the page can — a
+// missing scope in words, when to try again (from Retry-After) — or would
+// only repeat the 404 page's heading.
+func pageMessage(p problem) string {
+	switch {
+	case errors.Is(p.cause, auth.ErrInsufficientScope):
+		what, ok := scopeWords[p.scope]
+		if !ok {
+			what = "do this"
+		}
+		return "Your account may not " + what + ". An administrator can allow it."
+	case p.Status == http.StatusTooManyRequests && p.retryAfter > 0:
+		detail, _, _ := strings.Cut(p.Detail, "; try again later")
+		return strings.TrimSuffix(detail, ".") + ". Try again " + inTime(p.retryAfter) + "."
+	case p.Status == http.StatusNotFound && p.Detail == models.ErrNotFound.Detail:
+		return "There is nothing at this address, or it is not yours to see."
+	}
+	return p.Detail
+}
+
+// inTime says when seconds from now is, rounded up: "in 40 seconds",
+// "in 1 minute", "in 12 minutes", "in 2 hours".
+func inTime(seconds int) string {
+	n, unit := seconds, "second"
+	switch {
+	case seconds >= 2*60*60:
+		n, unit = (seconds+3599)/3600, "hour"
+	case seconds >= 60:
+		n, unit = (seconds+59)/60, "minute"
+	}
+	if n != 1 {
+		unit += "s"
+	}
+	return "in " + strconv.Itoa(n) + " " + unit
+}
+
+// pageWords is an error that a page words otherwise than its Detail (see
+// sayOnPage); JSON clients still get the error's own detail.
+type pageWords struct {
+	err   error
+	words string
+}
+
+func (w *pageWords) Error() string { return w.err.Error() }
+func (w *pageWords) Unwrap() error { return w.err }
+
+// sayOnPage makes a page say words for err instead of its Detail, where
+// the page gives the Detail's words another sense (the re-authentication
+// page asks no username).
+func sayOnPage(err error, words string) error {
+	return &pageWords{err: err, words: words}
 }
 
 // handleError is the only echo.HTTPErrorHandler: every failure, ours or

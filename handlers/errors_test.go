@@ -124,8 +124,8 @@ func TestProblemFor(t *testing.T) {
 			if p.retryAfter != tc.wantRetryAfter {
 				t.Errorf("Retry-After: got %v, want %v", p.retryAfter, tc.wantRetryAfter)
 			}
-			if p.Title != http.StatusText(tc.wantStatus) {
-				t.Errorf("title: got %q, want %q", p.Title, http.StatusText(tc.wantStatus))
+			if p.Title != pageTitle(tc.wantStatus) || p.Title == "" {
+				t.Errorf("title: got %q, want %q", p.Title, pageTitle(tc.wantStatus))
 			}
 			body, err := json.Marshal(p)
 			if err != nil {
@@ -230,6 +230,49 @@ func TestErrorPageSessionEnded(t *testing.T) {
 			h.handleError(tc.err, echo.New().NewContext(httptest.NewRequest(http.MethodGet, "/admin/me", nil), rec))
 			if got := rec.Header().Get("Location"); rec.Code != http.StatusSeeOther || got != tc.want {
 				t.Errorf("answer: got %d to %q, want 303 to %q", rec.Code, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestPageMessage: what an error page says where the JSON detail is
+// written for a program: a scope in words, when to try again, a 404 that
+// does not repeat its heading; anything else says its detail.
+func TestPageMessage(t *testing.T) {
+	t.Parallel()
+	tooMany := func(detail string, wait time.Duration) error {
+		return &models.Error{Kind: models.TooManyRequests, Code: "too_many_attempts", Detail: detail, RetryAfter: wait}
+	}
+	cases := []struct {
+		name  string
+		err   error
+		title string
+		want  string
+	}{
+		{"a missing scope in words", auth.MissingScope(auth.ScopeAdminRead), "Not allowed",
+			"Your account may not see other people's accounts. An administrator can allow it."},
+		{"Retry-After in minutes, rounded up", tooMany("Too many failed logins; try again later.", 11*time.Minute+30*time.Second), "Too many attempts",
+			"Too many failed logins. Try again in 12 minutes."},
+		{"one minute", tooMany("Too many requests for mail; try again later.", time.Minute), "Too many attempts",
+			"Too many requests for mail. Try again in 1 minute."},
+		{"seconds", tooMany("Slow down.", 40*time.Second), "Too many attempts", "Slow down. Try again in 40 seconds."},
+		{"two minutes", tooMany("Slow down.", 61*time.Second), "Too many attempts", "Slow down. Try again in 2 minutes."},
+		{"hours", tooMany("Slow down.", 150*time.Minute), "Too many attempts", "Slow down. Try again in 3 hours."},
+		{"a 404 does not repeat its heading", echo.ErrNotFound, "Page not found", "There is nothing at this address, or it is not yours to see."},
+		{"a 404 of our own does not either", models.ErrNotFound, "Page not found", "There is nothing at this address, or it is not yours to see."},
+		{"other errors say their detail", auth.ErrInactiveUser, "Not allowed", "Inactive user"},
+		{"a page may word an error its own way", sayOnPage(auth.ErrInvalidCredentials, "Incorrect password."), "Not logged in", "Incorrect password."},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			p := problemFor(tc.err)
+			if p.Title != tc.title || p.Message != tc.want {
+				t.Errorf("title and message: got %q, %q; want %q, %q", p.Title, p.Message, tc.title, tc.want)
+			}
+			body, _ := json.Marshal(p)
+			if strings.Contains(string(body), p.Message) && p.Message != p.Detail {
+				t.Errorf("JSON body %s carries the page's words", body)
 			}
 		})
 	}

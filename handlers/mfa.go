@@ -258,6 +258,11 @@ func (h *handler) reauth(c echo.Context) error {
 		next = c.FormValue("next")
 	}
 	if err := h.auth.Reauthenticate(c.Request().Context(), caller, in, clientOf(c)); err != nil {
+		if errors.Is(err, auth.ErrInvalidCredentials) {
+			// The contract's one answer for a wrong password, but this
+			// page asks no username.
+			err = sayOnPage(err, "Incorrect password.")
+		}
 		return withPage(err, "reauth.html", data(h.newReauthPage(caller, next)))
 	}
 	if wantsJSON(c.Request()) {

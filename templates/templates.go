@@ -39,6 +39,80 @@ var funcs = template.FuncMap{
 		text := "Gatehouse recovery codes. Each one logs you in once.\n\n" + strings.Join(codes, "\n") + "\n"
 		return template.URL("data:text/plain;charset=utf-8;base64," + base64.StdEncoding.EncodeToString([]byte(text)))
 	},
+	"fields": fields,
+	"groups": groups,
+}
+
+// Field is one form field as _form_errors.html draws it: its name, its
+// element's id (the name unless WithID says otherwise), the message of its
+// error if it has one, the id of its help text, and whether it takes the
+// focus when the page loads.
+type Field struct {
+	Name, ID, Error, Help string
+	Focus                 bool
+}
+
+// DescribedBy is the field's aria-describedby: its help, then its error.
+func (f Field) DescribedBy() string {
+	ids := []string{}
+	if f.Help != "" {
+		ids = append(ids, f.Help)
+	}
+	if f.Error != "" {
+		ids = append(ids, f.ID+"-error")
+	}
+	return strings.Join(ids, " ")
+}
+
+// WithID is the field drawn by the element with id id (a page with two
+// fields of one name).
+func (f Field) WithID(id string) Field {
+	f.ID = id
+	return f
+}
+
+// WithHelp is the field described by the element with id help too.
+func (f Field) WithHelp(help string) Field {
+	f.Help = help
+	return f
+}
+
+// fields describes a form's fields, names in the order the form shows
+// them, from the problem's per-field messages (a map[string]string, or
+// nothing when the form has no errors). The first field in error takes
+// the focus, so a person lands where the form needs them; without errors
+// the first field does, when autofocus asks for it.
+func fields(problem any, autofocus bool, names ...string) map[string]Field {
+	msgs, _ := problem.(map[string]string)
+	out := make(map[string]Field, len(names))
+	focused := false
+	for _, name := range names {
+		f := Field{Name: name, ID: name, Error: msgs[name]}
+		if f.Error != "" && !focused {
+			f.Focus, focused = true, true
+		}
+		out[name] = f
+	}
+	if !focused && autofocus && len(names) > 0 && len(msgs) == 0 {
+		f := out[names[0]]
+		f.Focus = true
+		out[names[0]] = f
+	}
+	return out
+}
+
+// groups cuts s into groups of n characters (the last may be shorter), as
+// a set-up key is written for typing.
+func groups(s string, n int) []string {
+	var out []string
+	for len(s) > n {
+		out = append(out, s[:n])
+		s = s[n:]
+	}
+	if s != "" {
+		out = append(out, s)
+	}
+	return out
 }
 
 // Parse parses every page with the layout and the partials.

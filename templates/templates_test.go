@@ -25,9 +25,10 @@ type view struct {
 
 // problem mirrors the fields of the handlers' problem a template may use.
 type problem struct {
-	Title  string
-	Detail string
-	Fields map[string]string
+	Title   string
+	Message string
+	Detail  string
+	Fields  map[string]string
 }
 
 // pageData is the data this test renders pages with: nil for the pages
@@ -88,9 +89,9 @@ func TestRenderEveryPage(t *testing.T) {
 	}{
 		{"logged in, all zero", false, view{User: &models.User{}}},
 		{"logged-in admin with a flash and a problem", false, view{User: &models.User{}, Admin: true, Flash: "Saved.",
-			Problem: &problem{Title: "Unprocessable Entity", Detail: "Some fields are not valid.", Fields: map[string]string{"email": "Enter your email."}}}},
+			Problem: &problem{Title: "Not accepted", Message: "Some fields are not valid.", Detail: "Some fields are not valid.", Fields: map[string]string{"email": "Enter your email."}}}},
 		{"a visitor", true, view{}},
-		{"a visitor with a problem", true, view{Problem: &problem{Title: "Unauthorized", Detail: "Incorrect username or password"}}},
+		{"a visitor with a problem", true, view{Problem: &problem{Title: "Not logged in", Message: "Incorrect username or password", Detail: "Incorrect username or password"}}},
 	}
 	for _, page := range set.Pages() {
 		for _, env := range envelopes {
@@ -112,8 +113,8 @@ func TestRenderEveryPage(t *testing.T) {
 				if !strings.Contains(html, "<html") || !strings.Contains(html, "</html>") {
 					t.Errorf("page: got %.200q, want a whole document from the layout", html)
 				}
-				if v.Problem != nil && !strings.Contains(html, v.Problem.Detail) {
-					t.Errorf("page: got no %q, want the problem's detail shown", v.Problem.Detail)
+				if v.Problem != nil && !strings.Contains(html, v.Problem.Message) {
+					t.Errorf("page: got no %q, want the problem's message shown", v.Problem.Message)
 				}
 				if v.Flash != "" && !strings.Contains(html, v.Flash) {
 					t.Errorf("page: got no %q, want the flash shown", v.Flash)

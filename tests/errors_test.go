@@ -57,9 +57,16 @@ func TestErrorShapes(t *testing.T) {
 		})
 	}
 	t.Run("an HTML 404 is a page with the same status", func(t *testing.T) {
-		resp := c.get("/nope", asHTML).wantStatus(t, http.StatusNotFound)
-		if got := resp.doc(t).Find("h1").Text(); got != "Not Found" {
-			t.Errorf("h1 = %q, want Not Found", got)
+		doc := c.get("/nope", asHTML).wantStatus(t, http.StatusNotFound).doc(t)
+		if got := doc.Find("h1").Text(); got != "Page not found" {
+			t.Errorf("h1 = %q, want Page not found", got)
+		}
+		// Said once: the heading, then what it means, and no banner repeating it.
+		if got := doc.Find("main").Text(); strings.Count(strings.ToLower(got), "not found") != 1 {
+			t.Errorf("the 404 page says \"not found\" %d times: %q", strings.Count(strings.ToLower(got), "not found"), got)
+		}
+		if got := doc.Find("title").Text(); got != "Page not found · Gatehouse" {
+			t.Errorf("title = %q", got)
 		}
 	})
 	t.Run("the wrong field on the form redraws the login page with 422", func(t *testing.T) {

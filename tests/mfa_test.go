@@ -728,6 +728,11 @@ func TestMFAPages(t *testing.T) {
 		if href, _ := doc.Find("#download-codes").Attr("href"); !strings.HasPrefix(href, "data:text/plain") {
 			t.Errorf("download link %q", href)
 		}
+		// Without script the page offers no button that would do nothing:
+		// recovery-codes.js adds "Copy".
+		if doc.Find("#copy-codes").Length() != 0 || doc.Find(`script[src="/static/js/recovery-codes.js"]`).Length() != 1 {
+			t.Error("the copy button must come from recovery-codes.js, which the page must load")
+		}
 		doc = c.get("/admin/me/2fa", asHTML).wantStatus(t, http.StatusOK).doc(t)
 		if doc.Find("#recovery-codes").Length() != 0 {
 			t.Error("the recovery codes are shown again")

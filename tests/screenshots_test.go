@@ -36,12 +36,14 @@ func TestScreenshots(t *testing.T) {
 	shots := []struct {
 		name, path string
 		loggedIn   bool
+		phone      bool // phoneWidth×740 instead of 1100×700
 	}{
-		{"login", "/auth/login", false},
-		{"home", "/auth/home", true},
-		{"me", "/admin/me", true},
-		{"sessions", "/admin/me/sessions", true},
-		{"docs", "/docs", true},
+		{"login", "/auth/login", false, false},
+		{"home", "/auth/home", true, false},
+		{"me", "/admin/me", true, false},
+		{"sessions", "/admin/me/sessions", true, false},
+		{"docs", "/docs", true, false},
+		{"phone-sessions", "/admin/me/sessions", true, true},
 	}
 	loggedIn := false
 	for _, shot := range shots {
@@ -49,6 +51,11 @@ func TestScreenshots(t *testing.T) {
 			b.open("/auth/login")
 			b.logInWithForm("ada@example.com", "correct horse battery")
 			loggedIn = true
+		}
+		width, height := 1100, 700
+		if shot.phone {
+			width, height = phoneWidth, 740
+			b.asPhone()
 		}
 		if resp := run(b, chromedp.NavigateResponse(app.URL+shot.path)); resp.Status != http.StatusOK {
 			t.Fatalf("%s: status %d", shot.path, resp.Status)
@@ -64,8 +71,8 @@ func TestScreenshots(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: not a PNG: %v", shot.name, err)
 		}
-		if size := img.Bounds().Size(); size.X != 1100 || size.Y != 700 {
-			t.Errorf("%s: picture is %v, want 1100×700", shot.name, size)
+		if size := img.Bounds().Size(); size.X != width || size.Y != height {
+			t.Errorf("%s: picture is %v, want %d×%d", shot.name, size, width, height)
 		}
 		if err := os.WriteFile(filepath.Join(dir, shot.name+".png"), data, 0o644); err != nil {
 			t.Fatal(err)
