@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"time"
 
+	"gatehouse/auth/token"
 	"gatehouse/config"
 	"gatehouse/models"
 )
@@ -35,7 +36,9 @@ var (
 	// ErrNotAuthenticated), but a page says so (state=5). It is a value of
 	// its own, compared by identity, because its Code is the same.
 	ErrSessionEnded error = &sessionEnded{&models.Error{Kind: models.Unauthenticated, Code: "not_authenticated", Detail: "Your session has expired"}}
-	ErrInvalidToken       = &models.Error{Kind: models.Unauthenticated, Code: "invalid_token", Detail: "The access token is invalid or has expired"}
+	// ErrInvalidToken is an access token that does not verify (the token
+	// package's answer) or whose session or key is no longer live.
+	ErrInvalidToken = token.ErrInvalid
 	// ErrInsufficientScope is the answer when the caller lacks a scope;
 	// MissingScope names which.
 	ErrInsufficientScope = &models.Error{Kind: models.Forbidden, Code: "insufficient_scope", Detail: "This needs a scope you do not have"}
@@ -68,7 +71,7 @@ type Service struct {
 	log      *slog.Logger
 	hasher   *hasher
 	sessions *SessionStore
-	tokens   *tokens
+	tokens   *token.Tokens
 
 	providers *providers // logins through Google, GitHub, OIDC: those switched on
 	mfa       *secondFactor
@@ -83,7 +86,7 @@ func New(store *models.Store, cfg config.Config, now func() time.Time, log *slog
 	}
 	s := &Service{store: store, cfg: cfg, now: now, log: log, hasher: h}
 	s.sessions = newSessionStore(s)
-	if s.tokens, err = newTokens(store, cfg, now); err != nil {
+	if s.tokens, err = token.New(store, cfg, now); err != nil {
 		return nil, err
 	}
 	s.providers = newProviders(cfg, now)
