@@ -7,6 +7,10 @@
 // calls. It returns models.Error values for every failure a client can
 // act on. It must not import Echo or templates;
 // it uses net/http only for cookies (and provider calls).
+//
+// Its leaves know nothing of it: auth/token signs and verifies the JWTs
+// and keeps the signing keys, auth/seal keeps secrets at rest under
+// ENCRYPTION_KEY. auth ties them to sessions and users.
 package auth
 
 import (
