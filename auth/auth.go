@@ -10,7 +10,9 @@
 //
 // Its leaves know nothing of it: auth/token signs and verifies the JWTs
 // and keeps the signing keys, auth/seal keeps secrets at rest under
-// ENCRYPTION_KEY. auth ties them to sessions and users.
+// ENCRYPTION_KEY, auth/provider talks to Google, GitHub and OpenID Connect
+// providers. auth ties them to sessions and users: who may log in, and
+// what a login, a token or a provider's word is worth.
 package auth
 
 import (
