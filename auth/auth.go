@@ -7,6 +7,12 @@
 // calls. It returns models.Error values for every failure a client can
 // act on. It must not import Echo or templates;
 // it uses net/http only for cookies (and provider calls).
+//
+// Its leaves know nothing of it: auth/token signs and verifies the JWTs
+// and keeps the signing keys, auth/seal keeps secrets at rest under
+// ENCRYPTION_KEY, auth/provider talks to Google, GitHub and OpenID Connect
+// providers. auth ties them to sessions and users: who may log in, and
+// what a login, a token or a provider's word is worth.
 package auth
 
 import (
@@ -20,6 +26,7 @@ import (
 	"time"
 
 	"gatehouse/auth/provider"
+	"gatehouse/auth/token"
 	"gatehouse/config"
 	"gatehouse/models"
 )
@@ -36,7 +43,9 @@ var (
 	// ErrNotAuthenticated), but a page says so (state=5). It is a value of
 	// its own, compared by identity, because its Code is the same.
 	ErrSessionEnded error = &sessionEnded{&models.Error{Kind: models.Unauthenticated, Code: "not_authenticated", Detail: "Your session has expired"}}
-	ErrInvalidToken       = &models.Error{Kind: models.Unauthenticated, Code: "invalid_token", Detail: "The access token is invalid or has expired"}
+	// ErrInvalidToken is an access token that does not verify (the token
+	// package's answer) or whose session or key is no longer live.
+	ErrInvalidToken = token.ErrInvalid
 	// ErrInsufficientScope is the answer when the caller lacks a scope;
 	// MissingScope names which.
 	ErrInsufficientScope = &models.Error{Kind: models.Forbidden, Code: "insufficient_scope", Detail: "This needs a scope you do not have"}
@@ -69,7 +78,7 @@ type Service struct {
 	log      *slog.Logger
 	hasher   *hasher
 	sessions *SessionStore
-	tokens   *tokens
+	tokens   *token.Tokens
 
 	providers *provider.Set // logins through Google, GitHub, OIDC: those switched on
 	mfa       *secondFactor
@@ -84,7 +93,7 @@ func New(store *models.Store, cfg config.Config, now func() time.Time, log *slog
 	}
 	s := &Service{store: store, cfg: cfg, now: now, log: log, hasher: h}
 	s.sessions = newSessionStore(s)
-	if s.tokens, err = newTokens(store, cfg, now); err != nil {
+	if s.tokens, err = token.New(store, cfg, now); err != nil {
 		return nil, err
 	}
 	s.providers = provider.New(cfg, now)

@@ -16,6 +16,7 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"gatehouse/auth/seal"
 	"gatehouse/models"
 )
 
@@ -51,16 +52,16 @@ var totpOpts = totp.ValidateOpts{Period: totpPeriod, Digits: totpDigits, Algorit
 // with: the sealer of the secrets and the digester of the codes, each
 // under its own key derived from ENCRYPTION_KEY.
 type secondFactor struct {
-	secrets *sealer
-	codes   *digester
+	secrets *seal.Sealer
+	codes   *seal.Digester
 }
 
 func newSecondFactor(encryptionKey []byte) (*secondFactor, error) {
-	secrets, err := newSealer(encryptionKey, purposeTOTPSecrets)
+	secrets, err := seal.New(encryptionKey, seal.TOTPSecrets)
 	if err != nil {
 		return nil, err
 	}
-	codes, err := newDigester(encryptionKey, purposeRecoveryCodes)
+	codes, err := seal.NewDigester(encryptionKey, seal.RecoveryCodes)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +128,7 @@ func (s *Service) SetupTOTP(ctx context.Context, c *Caller) (TOTPSetup, error) {
 	if err != nil {
 		return TOTPSetup{}, err
 	}
-	sealed := s.mfa.secrets.seal([]byte(setup.Secret), secretContext(c.User.ID))
+	sealed := s.mfa.secrets.Seal([]byte(setup.Secret), secretContext(c.User.ID))
 	if err := s.store.SetPendingTOTP(ctx, c.User.ID, sealed); err != nil {
 		return TOTPSetup{}, err
 	}
@@ -145,7 +146,7 @@ func (s *Service) PendingTOTP(ctx context.Context, c *Caller) (TOTPSetup, error)
 	if row.Pending == nil {
 		return TOTPSetup{}, models.ErrNotFound
 	}
-	secret, err := s.mfa.secrets.open(row.Pending, secretContext(c.User.ID))
+	secret, err := s.mfa.secrets.Open(row.Pending, secretContext(c.User.ID))
 	if err != nil {
 		return TOTPSetup{}, fmt.Errorf("totp set-up of user %d: %w", c.User.ID, err)
 	}
@@ -185,7 +186,7 @@ func (s *Service) EnableTOTP(ctx context.Context, c *Caller, code string, client
 	if row == nil || row.Pending == nil {
 		return nil, models.InvalidFields(map[string]string{"code": "Set up the authenticator app first."})
 	}
-	secret, err := s.mfa.secrets.open(row.Pending, secretContext(c.User.ID))
+	secret, err := s.mfa.secrets.Open(row.Pending, secretContext(c.User.ID))
 	if err != nil {
 		return nil, fmt.Errorf("totp set-up of user %d: %w", c.User.ID, err)
 	}
@@ -321,7 +322,7 @@ func (s *Service) checkSecondFactor(ctx context.Context, u *models.User, otpCode
 		s.Record(ctx, u.ID, models.EventMFAFailed, client, "wrong or reused code")
 		return "", ErrInvalidOTP
 	}
-	ok, err := s.store.UseRecoveryCode(ctx, u.ID, s.mfa.codes.digest(canonicalRecoveryCode(recoveryCode)), s.now())
+	ok, err := s.store.UseRecoveryCode(ctx, u.ID, s.mfa.codes.Digest(canonicalRecoveryCode(recoveryCode)), s.now())
 	if err != nil {
 		return "", errors.Join(err, s.store.ForgetFailures(context.WithoutCancel(ctx), try))
 	}
@@ -347,7 +348,7 @@ func (s *Service) useTOTP(ctx context.Context, userID uint64, code string) (bool
 	if row.Secret == nil {
 		return false, nil
 	}
-	secret, err := s.mfa.secrets.open(row.Secret, secretContext(userID))
+	secret, err := s.mfa.secrets.Open(row.Secret, secretContext(userID))
 	if err != nil {
 		return false, fmt.Errorf("totp secret of user %d: %w", userID, err)
 	}
@@ -394,7 +395,7 @@ func (s *Service) newRecoveryCodes() (codes, digests []string) {
 		}
 		code := string(b[:5]) + "-" + string(b[5:])
 		codes = append(codes, code)
-		digests = append(digests, s.mfa.codes.digest(canonicalRecoveryCode(code)))
+		digests = append(digests, s.mfa.codes.Digest(canonicalRecoveryCode(code)))
 	}
 	return codes, digests
 }

@@ -125,18 +125,19 @@ func (h *hasher) verify(ctx context.Context, password, hash string) (match, stal
 // the limits, even for the right password), then password is checked
 // against hash ("" — an unknown email, or an account without a password —
 // checks a dummy: it costs what a wrong password costs). A password over
-// 256 characters matches no account: it is refused without hashing, and
-// stays counted like any wrong one. A check that could not run (no
-// hashing slot in time, the client gone) is forgotten: it was no guess.
+// 256 characters matches no account: it is ErrInvalidCredentials at once,
+// neither hashed nor counted nor logged (contract §9). A check that could
+// not run (no hashing slot in time, the client gone) is forgotten: it was
+// no guess.
 // When ok, the caller settles try (succeed, or forget) once the rest of
 // its checks are done; when not, the attempt stays counted.
 func (s *Service) verifyCounted(ctx context.Context, email, hash, password string, client Client) (try *attempt, ok, stale bool, err error) {
+	if utf8.RuneCountInString(password) > maxPassword {
+		return nil, false, false, ErrInvalidCredentials
+	}
 	try, err = s.beginAttempt(ctx, email, client.IP)
 	if err != nil {
 		return nil, false, false, err
-	}
-	if utf8.RuneCountInString(password) > maxPassword {
-		return try, false, false, nil
 	}
 	ok, stale, err = s.hasher.verify(ctx, password, hash)
 	if err != nil {
@@ -322,6 +323,9 @@ func (s *Service) ResetPassword(ctx context.Context, email, password string) err
 // current_password, the caller staying logged in.
 func (s *Service) checkCurrentPassword(ctx context.Context, u *models.User, password string, client Client) error {
 	try, ok, _, err := s.verifyCounted(ctx, u.Email, u.PasswordHash, password, client)
+	if errors.Is(err, ErrInvalidCredentials) {
+		return errWrongCurrentPassword() // over 256 characters: not the current one
+	}
 	if err != nil {
 		return err
 	}

@@ -101,7 +101,7 @@ func (s *Service) Refresh(ctx context.Context, in RefreshRequest, client Client)
 	if !won {
 		return TokenResponse{}, s.refreshTokenReused(ctx, sess, u, client)
 	}
-	tok, err := s.tokens.issue(ctx, c)
+	tok, err := s.accessToken(ctx, c)
 	if err != nil {
 		return TokenResponse{}, err
 	}

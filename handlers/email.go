@@ -121,16 +121,14 @@ func (h *handler) verifyEmail(c echo.Context) error {
 	if err != nil {
 		return withPage(err, "verify.html", data(linkPage{Invalid: errors.Is(err, auth.ErrInvalidLink)}))
 	}
-	if wantsJSON(c.Request()) {
-		return c.JSON(http.StatusOK, detail{"Email verified"})
+	code := "email_verified"
+	if changed {
+		code = "email_changed"
 	}
-	if callerOf(c) == nil {
+	if !wantsJSON(c.Request()) && callerOf(c) == nil {
 		return c.Redirect(http.StatusSeeOther, "/auth/login?state=8")
 	}
-	if changed {
-		return c.Redirect(http.StatusSeeOther, "/admin/me?flash=email_changed")
-	}
-	return c.Redirect(http.StatusSeeOther, "/admin/me?flash=email_verified")
+	return succeeded(c, http.StatusOK, code, "/admin/me")
 }
 
 // resendVerification serves POST /admin/me/email/resend and POST
@@ -143,16 +141,10 @@ func (h *handler) resendVerification(c echo.Context) error {
 	if err != nil {
 		return withPage(err, "me.html", func() (any, error) { return h.newMePage(ctx, caller) })
 	}
-	if wantsJSON(c.Request()) {
-		if !sent {
-			return c.JSON(http.StatusAccepted, detail{"Your email address is verified already."})
-		}
-		return c.JSON(http.StatusAccepted, detail{"We have sent you a new verification link."})
-	}
 	if !sent {
-		return c.Redirect(http.StatusSeeOther, "/admin/me?flash=email_verified")
+		return succeeded(c, http.StatusAccepted, "verified_already", "/admin/me")
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/me?flash=verification_sent")
+	return succeeded(c, http.StatusAccepted, "verification_sent", "/admin/me")
 }
 
 // changeEmail serves POST /admin/me/email and POST /api/me/email to a
@@ -175,8 +167,5 @@ func (h *handler) changeEmail(c echo.Context) error {
 			return page, err
 		})
 	}
-	if wantsJSON(c.Request()) {
-		return c.JSON(http.StatusAccepted, detail{"We have sent a confirmation link to the new address."})
-	}
-	return c.Redirect(http.StatusSeeOther, "/admin/me?flash=email_change_sent")
+	return succeeded(c, http.StatusAccepted, "email_change_sent", "/admin/me")
 }

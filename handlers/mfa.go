@@ -163,10 +163,7 @@ func (h *handler) disableMFA(c echo.Context) error {
 	if err := h.auth.DisableMFA(c.Request().Context(), callerOf(c), clientOf(c)); err != nil {
 		return err
 	}
-	if wantsJSON(c.Request()) {
-		return c.JSON(http.StatusOK, detail{"Two-factor authentication is off."})
-	}
-	return c.Redirect(http.StatusSeeOther, "/admin/me/2fa?flash=mfa_disabled")
+	return succeeded(c, http.StatusOK, "mfa_disabled", "/admin/me/2fa")
 }
 
 // resetUserMFA serves POST /admin/users/{id}/2fa/reset and POST
@@ -182,9 +179,9 @@ func (h *handler) resetUserMFA(c echo.Context) error {
 		return err
 	}
 	if wantsJSON(c.Request()) {
-		return c.JSON(http.StatusOK, ended{Detail: "Their two-factor authentication is off and their sessions have been ended.", Ended: n})
+		return c.JSON(http.StatusOK, ended{Detail: outcomes["user_mfa_reset"].Detail, Ended: n})
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/users/"+strconv.FormatUint(id, 10)+"?flash=user_mfa_reset")
+	return seeOther(c, "/admin/users/"+strconv.FormatUint(id, 10), "user_mfa_reset")
 }
 
 // secondStepPage is the data of mfa_login.html, the second step of a

@@ -63,7 +63,7 @@ func (h *handler) oauthCallback(c echo.Context) error {
 		if wantsJSON(c.Request()) {
 			return c.JSON(http.StatusOK, linkedAnswer{"Connected " + h.auth.ProviderDisplay(c.Param("provider")), res.User.View()})
 		}
-		return c.Redirect(http.StatusSeeOther, "/admin/me?flash=provider_linked")
+		return seeOther(c, "/admin/me", "provider_linked")
 	}
 	if err := h.auth.SaveCookie(c.Response(), c.Request(), res.Login); err != nil {
 		return err
@@ -109,7 +109,7 @@ func (h *handler) unlinkProvider(c echo.Context) error {
 	if wantsJSON(c.Request()) {
 		return c.JSON(http.StatusOK, detail{"Disconnected " + h.auth.ProviderDisplay(name)})
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/me?flash=provider_unlinked")
+	return seeOther(c, "/admin/me", "provider_unlinked")
 }
 
 // sendTo sends the client to a provider: a browser by a 302, an API

@@ -40,7 +40,7 @@ func (h *handler) changePassword(c echo.Context) error {
 		}
 	}
 	if wantsJSON(c.Request()) {
-		body := passwordChanged{Detail: "Password changed"}
+		body := passwordChanged{Detail: outcomes["password_changed"].Detail}
 		if caller.Bearer {
 			tok, err := h.auth.IssueToken(c.Request().Context(), renewed)
 			if err != nil {
@@ -50,5 +50,5 @@ func (h *handler) changePassword(c echo.Context) error {
 		}
 		return c.JSON(http.StatusOK, body)
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/me?flash=password_changed")
+	return seeOther(c, "/admin/me", "password_changed")
 }

@@ -67,5 +67,5 @@ func (h *handler) createPost(c echo.Context) error {
 	if wantsJSON(c.Request()) {
 		return c.JSON(http.StatusCreated, p.View())
 	}
-	return c.Redirect(http.StatusSeeOther, "/posts?flash=posted")
+	return seeOther(c, "/posts", "posted")
 }

@@ -43,30 +43,59 @@ func (r *renderer) Render(w io.Writer, name string, data any, c echo.Context) er
 	return r.pages.Render(w, name, v)
 }
 
-// flashes are the messages a redirect may ask the next page to show, by
-// code (?flash=…): fixed texts, so a link cannot put words on our page.
-var flashes = map[string]string{
-	"password_changed":    "Your password has been changed.",
-	"session_ended":       "The session has been ended.",
-	"sessions_ended":      "Your other sessions have been ended.",
-	"user_sessions_ended": "Their sessions have been ended.",
-	"saved":               "Saved.",
-	"posted":              "Your post has been published.",
+// An outcome is what a change that worked says, in one place for both
+// formats: Detail is the JSON answer's "detail", Flash the message on the
+// page a browser is sent to (?flash=code: fixed texts, so a link cannot
+// put words on our page). Flash is Detail unless the contract pins a
+// terser JSON wording; an outcome without Detail answers JSON with words
+// of its own (a provider's name, a count).
+type outcome struct{ Detail, Flash string }
 
-	"provider_linked":   "The provider is now connected: you can log in with it.",
-	"provider_unlinked": "The provider has been disconnected.",
+var outcomes = map[string]outcome{
+	"password_changed":    {"Password changed", "Your password has been changed."},
+	"session_ended":       {"Session ended", "The session has been ended."},
+	"sessions_ended":      {Detail: "Your other sessions have been ended."},
+	"user_sessions_ended": {Detail: "Their sessions have been ended."},
+	"saved":               {Flash: "Saved."},
+	"posted":              {Flash: "Your post has been published."},
 
-	"mfa_disabled":      "Two-factor authentication is off.",
-	"user_mfa_reset":    "Their two-factor authentication is off and their sessions have been ended.",
-	"email_verified":    "Your email address is verified.",
-	"email_changed":     "Your email address has been changed.",
-	"verification_sent": "We have sent you a new verification link.",
-	"email_change_sent": "We have sent a confirmation link to the new address.",
+	"provider_linked":   {Flash: "The provider is now connected: you can log in with it."},
+	"provider_unlinked": {Flash: "The provider has been disconnected."},
+
+	"mfa_disabled":      {Detail: "Two-factor authentication is off."},
+	"user_mfa_reset":    {Detail: "Their two-factor authentication is off and their sessions have been ended."},
+	"email_verified":    {"Email verified", "Your email address is verified."},
+	"email_changed":     {"Email verified", "Your email address has been changed."},
+	"verified_already":  {"Your email address is verified already.", "Your email address is verified."},
+	"verification_sent": {Detail: "We have sent you a new verification link."},
+	"email_change_sent": {Detail: "We have sent a confirmation link to the new address."},
+}
+
+// flash is what the page says of o.
+func (o outcome) flash() string {
+	if o.Flash != "" {
+		return o.Flash
+	}
+	return o.Detail
+}
+
+// succeeded answers a change that worked with outcome code: JSON gets
+// status and its detail, a browser a 303 to path, which shows its flash.
+func succeeded(c echo.Context, status int, code, path string) error {
+	if wantsJSON(c.Request()) {
+		return c.JSON(status, detail{outcomes[code].Detail})
+	}
+	return seeOther(c, path, code)
+}
+
+// seeOther sends a browser to path with outcome code to show there.
+func seeOther(c echo.Context, path, code string) error {
+	return c.Redirect(http.StatusSeeOther, path+"?flash="+code)
 }
 
 func flashOf(c echo.Context) string {
 	if c.Request().Method != http.MethodGet {
 		return ""
 	}
-	return flashes[c.QueryParam("flash")]
+	return outcomes[c.QueryParam("flash")].flash()
 }

@@ -73,8 +73,8 @@ func TestRenderPages(t *testing.T) {
 				t.Errorf("%s (caller %+v): got error %v, want none", page, caller, err)
 				continue
 			}
-			if !strings.Contains(rec.Body.String(), flashes["saved"]) {
-				t.Errorf("%s: got no flash, want %q from ?flash=saved", page, flashes["saved"])
+			if !strings.Contains(rec.Body.String(), outcomes["saved"].flash()) {
+				t.Errorf("%s: got no flash, want %q from ?flash=saved", page, outcomes["saved"].flash())
 			}
 		}
 	}
@@ -117,5 +117,16 @@ func TestRenderNav(t *testing.T) {
 				t.Errorf("Users link shown: got %v, want %v", got, tc.wantUser)
 			}
 		})
+	}
+}
+
+// TestOutcomesHaveWords: every outcome says something on the page, and
+// JSON gets a detail from the table unless its handler words it itself.
+func TestOutcomesHaveWords(t *testing.T) {
+	t.Parallel()
+	for code, o := range outcomes {
+		if o.flash() == "" {
+			t.Errorf("outcome %q shows nothing on the page", code)
+		}
 	}
 }

@@ -43,13 +43,10 @@ func (h *handler) revokeSession(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if wantsJSON(c.Request()) {
-		return c.JSON(http.StatusOK, detail{"Session ended"})
-	}
-	if current {
+	if current && !wantsJSON(c.Request()) {
 		return c.Redirect(http.StatusSeeOther, "/auth/login?state=4")
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/me/sessions?flash=session_ended")
+	return succeeded(c, http.StatusOK, "session_ended", "/admin/me/sessions")
 }
 
 // revokeOtherSessions serves POST /admin/me/sessions/revoke-others and
@@ -61,7 +58,7 @@ func (h *handler) revokeOtherSessions(c echo.Context) error {
 		return err
 	}
 	if wantsJSON(c.Request()) {
-		return c.JSON(http.StatusOK, ended{Detail: "Your other sessions have been ended.", Ended: n})
+		return c.JSON(http.StatusOK, ended{Detail: outcomes["sessions_ended"].Detail, Ended: n})
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/me/sessions?flash=sessions_ended")
+	return seeOther(c, "/admin/me/sessions", "sessions_ended")
 }

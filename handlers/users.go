@@ -263,7 +263,7 @@ func (h *handler) updateUser(c echo.Context) error {
 	if wantsJSON(c.Request()) {
 		return c.JSON(http.StatusOK, u.View())
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/users/"+strconv.FormatUint(id, 10)+"?flash=saved")
+	return seeOther(c, "/admin/users/"+strconv.FormatUint(id, 10), "saved")
 }
 
 // revokeUserSessions serves POST /admin/users/{id}/revoke-sessions and
@@ -281,7 +281,7 @@ func (h *handler) revokeUserSessions(c echo.Context) error {
 		return err
 	}
 	if wantsJSON(c.Request()) {
-		return c.JSON(http.StatusOK, ended{Detail: "Their sessions have been ended.", Ended: n})
+		return c.JSON(http.StatusOK, ended{Detail: outcomes["user_sessions_ended"].Detail, Ended: n})
 	}
-	return c.Redirect(http.StatusSeeOther, "/admin/users/"+strconv.FormatUint(id, 10)+"?flash=user_sessions_ended")
+	return seeOther(c, "/admin/users/"+strconv.FormatUint(id, 10), "user_sessions_ended")
 }

@@ -25,7 +25,7 @@ type TOTP struct {
 func (TOTP) TableName() string { return "totp_secrets" }
 
 // RecoveryCode is one single-use recovery code, kept only as a keyed
-// digest (auth's digester).
+// digest (auth/seal's Digester).
 type RecoveryCode struct {
 	ID       uint64     `gorm:"primaryKey"`
 	UserID   uint64     `gorm:"not null;uniqueIndex:idx_recovery_user_code,priority:1"`

@@ -1,4 +1,4 @@
-package auth
+package token
 
 import (
 	"context"
@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"gatehouse/auth/seal"
 	"gatehouse/config"
 	"gatehouse/models"
 )
@@ -26,12 +27,12 @@ import (
 // and retire keys too, so it reloads: when a token names a kid it does
 // not know (at most once per missReload), and, before signing or serving
 // the JWKS, when its copy is older than recheck. A retired key's tokens
-// do not wait for a reload: the session query checks the kid's state on
-// every request (authenticateToken).
+// do not wait for a reload: the caller checks the kid's state on every
+// request (Verify).
 type keyRing struct {
 	store  *models.Store
 	alg    string
-	sealer *sealer // seals the private parts (ENCRYPTION_KEY)
+	sealer *seal.Sealer // seals the private parts (ENCRYPTION_KEY)
 	ttl    time.Duration
 	now    func() time.Time
 
@@ -64,7 +65,7 @@ const (
 var errNoKey = errors.New("no signing key with that kid")
 
 func newKeyRing(store *models.Store, cfg config.Config, now func() time.Time) (*keyRing, error) {
-	sl, err := newSealer(cfg.EncryptionKey, purposeSigningKeys)
+	sl, err := seal.New(cfg.EncryptionKey, seal.SigningKeys)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +77,7 @@ func newKeyRing(store *models.Store, cfg config.Config, now func() time.Time) (*
 func sealContext(kid, alg string) string { return kid + "\x00" + alg }
 
 func (r *keyRing) open(k *models.SigningKey) ([]byte, error) {
-	plain, err := r.sealer.open(k.PrivateKey, sealContext(k.KID, k.Alg))
+	plain, err := r.sealer.Open(k.PrivateKey, sealContext(k.KID, k.Alg))
 	if err != nil {
 		return nil, fmt.Errorf("ENCRYPTION_KEY does not open signing key %s (was it changed?)", k.KID)
 	}
@@ -119,7 +120,7 @@ func (r *keyRing) create(ctx context.Context) (string, error) {
 		created = all[0].CreatedAt.UTC().Truncate(time.Millisecond).Add(time.Millisecond)
 	}
 	kid := randomID(16)
-	k := &models.SigningKey{KID: kid, Alg: r.alg, PublicKey: pub, PrivateKey: r.sealer.seal(plain, sealContext(kid, r.alg)), CreatedAt: created}
+	k := &models.SigningKey{KID: kid, Alg: r.alg, PublicKey: pub, PrivateKey: r.sealer.Seal(plain, sealContext(kid, r.alg)), CreatedAt: created}
 	if err := r.store.CreateSigningKey(ctx, k); err != nil {
 		return "", err
 	}
@@ -352,12 +353,12 @@ func jwkOf(k models.SigningKey) (JWK, error) {
 // JWKS returns the public keys other services verify tokens with: the
 // signing key and the earlier ones whose tokens may still be alive. Under
 // HS256 there are none to publish.
-func (s *Service) JWKS(ctx context.Context) (JWKS, error) {
+func (t *Tokens) JWKS(ctx context.Context) (JWKS, error) {
 	set := JWKS{Keys: []JWK{}}
-	if s.tokens.keys == nil {
+	if t.keys == nil {
 		return set, nil
 	}
-	keys, err := s.tokens.keys.published(ctx)
+	keys, err := t.keys.published(ctx)
 	if err != nil {
 		return JWKS{}, err
 	}
@@ -383,15 +384,15 @@ type KeyInfo struct {
 	State string
 }
 
-// SigningKeys lists every signing key, newest first.
-func (s *Service) SigningKeys(ctx context.Context) ([]KeyInfo, error) {
-	all, err := s.store.SigningKeys(ctx)
+// Keys lists every signing key, newest first.
+func (t *Tokens) Keys(ctx context.Context) ([]KeyInfo, error) {
+	all, err := t.store.SigningKeys(ctx)
 	if err != nil {
 		return nil, err
 	}
-	live := liveKeys(all, s.cfg.JWTAlg)
+	live := liveKeys(all, t.alg)
 	published := map[string]bool{}
-	for _, k := range publishedKeys(live, s.now(), s.cfg.AccessTokenTTL) {
+	for _, k := range publishedKeys(live, t.now(), t.ttl) {
 		published[k.KID] = true
 	}
 	out := make([]KeyInfo, 0, len(all))
@@ -400,7 +401,7 @@ func (s *Service) SigningKeys(ctx context.Context) ([]KeyInfo, error) {
 		switch {
 		case k.Retired():
 			info.State = "retired"
-		case k.Alg != s.cfg.JWTAlg:
+		case k.Alg != t.alg:
 			info.State = "inactive"
 		case len(live) > 0 && k.KID == live[0].KID:
 			info.State = "current"
@@ -414,46 +415,63 @@ func (s *Service) SigningKeys(ctx context.Context) ([]KeyInfo, error) {
 	return out, nil
 }
 
-// RotateKey makes a new key of JWT_ALG that signs from now on (on other
+// Rotate makes a new key of JWT_ALG that signs from now on (on other
 // instances within recheck). The old keys keep verifying the tokens they
 // signed, so nobody is logged out.
-func (s *Service) RotateKey(ctx context.Context) (string, error) {
-	if s.tokens.keys == nil {
+func (t *Tokens) Rotate(ctx context.Context) (string, error) {
+	if t.keys == nil {
 		return "", errors.New("JWT_ALG=HS256 keeps no signing keys: tokens are signed with JWT_SECRET")
 	}
-	kid, err := s.tokens.keys.create(ctx)
+	kid, err := t.keys.create(ctx)
 	if err != nil {
 		return "", err
 	}
-	return kid, s.tokens.keys.load(ctx)
+	return kid, t.keys.load(ctx)
 }
 
-// RetireKey retires the key kid (a leaked one): its tokens stop working at
-// once on every instance and it leaves the JWKS. When it was the signing
-// key, a new one is made (returned as next). models.ErrNotFound if there
-// is no such key.
-func (s *Service) RetireKey(ctx context.Context, kid string) (next string, err error) {
-	all, err := s.store.SigningKeys(ctx)
+// Retire retires the key kid (a leaked one) in the database: from the
+// moment it commits, it leaves the JWKS and signs nothing more, on every
+// instance. Its tokens still verify here until the caller's own check of
+// the kid (see Verify) refuses them. When it was the signing key, a new
+// one is made first (returned as next). This ring takes the new key at
+// its next signature, or at Reload. models.ErrNotFound if there is no
+// such key.
+func (t *Tokens) Retire(ctx context.Context, kid string) (next string, err error) {
+	all, err := t.store.SigningKeys(ctx)
 	if err != nil {
 		return "", err
 	}
-	live := liveKeys(all, s.cfg.JWTAlg)
+	live := liveKeys(all, t.alg)
 	if !slices.ContainsFunc(all, func(k models.SigningKey) bool { return k.KID == kid }) {
 		return "", models.ErrNotFound
 	}
 	// The successor first: from the moment the key is retired, every
 	// instance finds a live key to sign with (keyRing.current).
-	if s.tokens.keys != nil && len(live) > 0 && live[0].KID == kid {
-		if next, err = s.tokens.keys.create(ctx); err != nil {
+	if t.keys != nil && len(live) > 0 && live[0].KID == kid {
+		if next, err = t.keys.create(ctx); err != nil {
 			return "", err
 		}
 	}
-	if err := s.store.RetireSigningKey(ctx, kid, s.now().UTC()); err != nil {
+	if err := t.store.RetireSigningKey(ctx, kid, t.now().UTC()); err != nil {
 		return "", err
 	}
-	s.log.Warn("signing key retired", "kid", kid)
-	if s.tokens.keys == nil {
-		return "", nil
+	return next, nil
+}
+
+// Reload reads the signing keys again (under HS256 there are none).
+func (t *Tokens) Reload(ctx context.Context) error {
+	if t.keys == nil {
+		return nil
 	}
-	return next, s.tokens.keys.load(ctx)
+	return t.keys.load(ctx)
+}
+
+// KeyRetired is told that kid, a verified token's key, was found retired
+// by the caller's own read of the database. When it is the key this ring
+// still signs with (retired elsewhere), the ring reloads now rather than
+// at its next recheck.
+func (t *Tokens) KeyRetired(ctx context.Context, kid string) {
+	if t.keys != nil && kid == t.keys.signerKID() {
+		_ = t.keys.reloadSoon(ctx)
+	}
 }

@@ -1,8 +1,17 @@
-package auth
+// Package token signs and verifies Gatehouse's access tokens (JWTs,
+// contract §4) and keeps the keys they are signed with: the ring of
+// signing keys in the database, the JWKS, and listing, rotating and
+// retiring keys (contract §8). It knows nothing of sessions or users
+// beyond what a token says: whether the session a token names still
+// lives, and whether its key was retired since it was verified, is the
+// caller's to check on every request.
+package token
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strconv"
@@ -16,10 +25,14 @@ import (
 	"gatehouse/models"
 )
 
-// TokenResponse is the RFC 6749 §5.1 token response. RefreshToken is
-// there when the response opens or continues a login (IssueToken,
-// Refresh).
-type TokenResponse struct {
+// ErrInvalid is every token that does not verify: a bad signature, an
+// algorithm or key other than the configured ones, a wrong issuer, a
+// missing claim, or an expired token.
+var ErrInvalid = &models.Error{Kind: models.Unauthenticated, Code: "invalid_token", Detail: "The access token is invalid or has expired"}
+
+// Response is the RFC 6749 §5.1 token response. Issue leaves
+// RefreshToken empty: a refresh token is the caller's to add.
+type Response struct {
 	AccessToken  string `json:"access_token"`
 	TokenType    string `json:"token_type"`
 	ExpiresIn    int    `json:"expires_in"`
@@ -27,8 +40,20 @@ type TokenResponse struct {
 	RefreshToken string `json:"refresh_token,omitempty"`
 }
 
-// claims are an access token's claims (contract §4).
-type claims struct {
+// Subject is whom a token is issued to: a user, in one session, with the
+// scopes the token grants.
+type Subject struct {
+	UserID uint64
+	Email  string
+	Scopes []string
+	// SID is the session's public id, and SessionExpires when it ends:
+	// a token never outlives its session.
+	SID            string
+	SessionExpires time.Time
+}
+
+// Claims are an access token's claims (contract §4).
+type Claims struct {
 	Email string `json:"email"`
 	Scope string `json:"scope"`
 	SID   string `json:"sid"`
@@ -36,11 +61,16 @@ type claims struct {
 	kid string // the header's key id, kept with the claims in the cache
 }
 
-// tokens signs and checks access tokens with the one algorithm JWT_ALG
+// KID is the key id the token's header named; empty under HS256.
+func (c *Claims) KID() string { return c.kid }
+
+// Tokens signs and checks access tokens with the one algorithm JWT_ALG
 // names: EdDSA or RS256 with the ring's keys (each token's header names
 // its key in kid), or HS256 with JWT_SECRET (keys is nil).
-type tokens struct {
+type Tokens struct {
+	store    *models.Store
 	method   jwt.SigningMethod
+	alg      string
 	secret   []byte
 	keys     *keyRing
 	issuer   string
@@ -49,8 +79,12 @@ type tokens struct {
 	verified *verifiedTokens
 }
 
-func newTokens(store *models.Store, cfg config.Config, now func() time.Time) (*tokens, error) {
-	t := &tokens{method: jwt.GetSigningMethod(cfg.JWTAlg), secret: cfg.JWTSecret, issuer: cfg.BaseURL.String(),
+// New returns the tokens of cfg (JWT_ALG, JWT_SECRET, ENCRYPTION_KEY,
+// BASE_URL as the issuer, ACCESS_TOKEN_TTL), with now as their clock.
+// Under EdDSA or RS256 it reads the signing keys from store, making the
+// first one on the first start.
+func New(store *models.Store, cfg config.Config, now func() time.Time) (*Tokens, error) {
+	t := &Tokens{store: store, method: jwt.GetSigningMethod(cfg.JWTAlg), alg: cfg.JWTAlg, secret: cfg.JWTSecret, issuer: cfg.BaseURL.String(),
 		ttl: cfg.AccessTokenTTL, now: now, verified: newVerifiedTokens(verifiedTokensMax)}
 	if t.method == nil {
 		return nil, fmt.Errorf("JWT_ALG %q is not supported", cfg.JWTAlg)
@@ -72,20 +106,26 @@ func newTokens(store *models.Store, cfg config.Config, now func() time.Time) (*t
 	return t, nil
 }
 
-func (t *tokens) issue(ctx context.Context, c *Caller) (TokenResponse, error) {
+// UsesKeys reports whether tokens are signed with the ring's keys
+// (JWT_ALG EdDSA or RS256) rather than with JWT_SECRET.
+func (t *Tokens) UsesKeys() bool { return t.keys != nil }
+
+// Issue signs an access token for sub, valid for ACCESS_TOKEN_TTL but
+// never past the end of its session.
+func (t *Tokens) Issue(ctx context.Context, sub Subject) (Response, error) {
 	now := t.now()
 	exp := now.Add(t.ttl)
-	if c.Session.ExpiresAt.Before(exp) {
-		exp = c.Session.ExpiresAt // a token never outlives its session
+	if sub.SessionExpires.Before(exp) {
+		exp = sub.SessionExpires // a token never outlives its session
 	}
-	scope := strings.Join(c.Scopes, " ")
-	cl := claims{
-		Email: c.User.Email,
+	scope := strings.Join(sub.Scopes, " ")
+	cl := Claims{
+		Email: sub.Email,
 		Scope: scope,
-		SID:   c.Session.PublicID,
+		SID:   sub.SID,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    t.issuer,
-			Subject:   strconv.FormatUint(c.User.ID, 10),
+			Subject:   strconv.FormatUint(sub.UserID, 10),
 			IssuedAt:  jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(exp),
 			ID:        randomID(16),
@@ -96,28 +136,30 @@ func (t *tokens) issue(ctx context.Context, c *Caller) (TokenResponse, error) {
 	if t.keys != nil {
 		signer, err := t.keys.current(ctx)
 		if err != nil {
-			return TokenResponse{}, err
+			return Response{}, err
 		}
 		tok.Header["kid"] = signer.kid
 		key = signer.key
 	}
 	signed, err := tok.SignedString(key)
 	if err != nil {
-		return TokenResponse{}, err
+		return Response{}, err
 	}
-	return TokenResponse{AccessToken: signed, TokenType: "bearer", ExpiresIn: int(exp.Sub(now).Seconds()), Scope: scope}, nil
+	return Response{AccessToken: signed, TokenType: "bearer", ExpiresIn: int(exp.Sub(now).Seconds()), Scope: scope}, nil
 }
 
-// parse checks the signature, the algorithm (only the configured one:
-// "none" and every other are refused), the issuer and the expiry. A token
-// that verified before is taken from the cache of verified tokens until
-// its exp; the session it names is checked on every request all the same.
-func (t *tokens) parse(ctx context.Context, raw string) (*claims, error) {
+// Verify checks the signature, the algorithm (only the configured one:
+// "none" and every other are refused), the issuer and the expiry: ErrInvalid
+// if any fails, or the store's error when the keys could not be read. A
+// token that verified before is taken from the cache of verified tokens
+// until its exp, so the caller must check on every request all the same
+// that the session it names lives and that its key (KID) is not retired.
+func (t *Tokens) Verify(ctx context.Context, raw string) (*Claims, error) {
 	key := sha256.Sum256([]byte(raw))
 	if cl, ok := t.verified.get(key, t.now()); ok {
 		return cl, nil
 	}
-	cl, err := t.verify(ctx, raw)
+	cl, err := t.check(ctx, raw)
 	if err != nil {
 		return nil, err
 	}
@@ -125,14 +167,14 @@ func (t *tokens) parse(ctx context.Context, raw string) (*claims, error) {
 	return cl, nil
 }
 
-// verify checks a token the long way: decode, check the signature with
+// check checks a token the long way: decode, check the signature with
 // the key its kid names (under HS256: JWT_SECRET) and the claims. Only the
 // configured algorithm passes WithValidMethods, so neither "none" nor an
 // HS256 token under EdDSA or RS256 (the public key taken for an HMAC
 // secret) reaches a key; a kid the ring does not know, even after a
 // reload, is refused.
-func (t *tokens) verify(ctx context.Context, raw string) (*claims, error) {
-	var cl claims
+func (t *Tokens) check(ctx context.Context, raw string) (*Claims, error) {
+	var cl Claims
 	keyFor := func(tok *jwt.Token) (any, error) {
 		if t.keys == nil {
 			return t.secret, nil
@@ -154,17 +196,17 @@ func (t *tokens) verify(ctx context.Context, raw string) (*claims, error) {
 		if errors.Is(err, models.ErrUnavailable) {
 			return nil, err // the keys could not be read: 503, not a forgery
 		}
-		return nil, ErrInvalidToken
+		return nil, ErrInvalid
 	}
 	if cl.SID == "" || cl.Subject == "" {
-		return nil, ErrInvalidToken
+		return nil, ErrInvalid
 	}
 	// A token issued "in the future" is refused, allowing for clocks that
 	// differ by up to maxClockSkew: another instance may have issued it a
 	// moment after this one's second began. (golang-jwt's own iat check
 	// has no leeway of its own; its WithLeeway would stretch exp too.)
 	if cl.IssuedAt == nil || cl.IssuedAt.After(t.now().Add(maxClockSkew)) {
-		return nil, ErrInvalidToken
+		return nil, ErrInvalid
 	}
 	return &cl, nil
 }
@@ -180,15 +222,15 @@ const maxClockSkew = 5 * time.Second
 // a token is still valid only while its session lives, read every time.
 type verifiedTokens struct {
 	mu  sync.RWMutex
-	m   map[[sha256.Size]byte]*claims
+	m   map[[sha256.Size]byte]*Claims
 	max int
 }
 
 func newVerifiedTokens(max int) *verifiedTokens {
-	return &verifiedTokens{m: make(map[[sha256.Size]byte]*claims), max: max}
+	return &verifiedTokens{m: make(map[[sha256.Size]byte]*Claims), max: max}
 }
 
-func (v *verifiedTokens) get(key [sha256.Size]byte, now time.Time) (*claims, bool) {
+func (v *verifiedTokens) get(key [sha256.Size]byte, now time.Time) (*Claims, bool) {
 	v.mu.RLock()
 	cl, ok := v.m[key]
 	v.mu.RUnlock()
@@ -201,7 +243,7 @@ func (v *verifiedTokens) get(key [sha256.Size]byte, now time.Time) (*claims, boo
 // put adds a verified token. When the cache is full it first drops the
 // expired entries, then, if it is still full, arbitrary ones (Go's map
 // order): a miss only costs a full check.
-func (v *verifiedTokens) put(key [sha256.Size]byte, cl *claims, now time.Time) {
+func (v *verifiedTokens) put(key [sha256.Size]byte, cl *Claims, now time.Time) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if len(v.m) >= v.max {
@@ -224,65 +266,10 @@ func (v *verifiedTokens) put(key [sha256.Size]byte, cl *claims, now time.Time) {
 // entry, so a few MiB at most.
 const verifiedTokensMax = 4096
 
-// IssueToken signs an access token for a caller's session and gives it a
-// refresh token bound to the same session (contract §7).
-func (s *Service) IssueToken(ctx context.Context, c *Caller) (TokenResponse, error) {
-	tok, err := s.tokens.issue(ctx, c)
-	if err != nil {
-		return TokenResponse{}, err
-	}
-	row, raw := s.newRefreshToken(c.Session)
-	if err := s.store.CreateRefreshToken(ctx, row); err != nil {
-		return TokenResponse{}, err
-	}
-	tok.RefreshToken = raw
-	return tok, nil
-}
-
-// authenticateToken turns a bearer token into a caller. The token is valid
-// only while its session exists and its user is enabled, so logging out —
-// by cookie or by the token alone — ends it.
-func (s *Service) authenticateToken(ctx context.Context, raw string) (*Caller, error) {
-	cl, err := s.tokens.parse(ctx, raw)
-	if err != nil {
-		return nil, err
-	}
-	// One query reads the session, its user and whether the token's key
-	// is still live, so retiring a key ends its tokens at once on every
-	// instance — those in the cache of verified tokens too.
-	sess, u, keyLive, err := s.store.SessionByPublicID(ctx, cl.SID, cl.kid)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, ErrInvalidToken
-	}
-	if err != nil {
-		return nil, err
-	}
-	if s.tokens.keys != nil && !keyLive {
-		if cl.kid == s.tokens.keys.signerKID() {
-			// Retired elsewhere while this instance still signs with it:
-			// take the new key now rather than at the next recheck.
-			_ = s.tokens.keys.reloadSoon(ctx)
-		}
-		return nil, ErrInvalidToken
-	}
-	if strconv.FormatUint(sess.UserID, 10) != cl.Subject {
-		return nil, ErrInvalidToken
-	}
-	c, err := s.callerFor(ctx, sess, u)
-	if err != nil {
-		if errors.Is(err, ErrSessionEnded) {
-			return nil, ErrInvalidToken
-		}
-		return nil, err
-	}
-	c.Scopes = intersect(SplitScopes(cl.Scope), c.Scopes)
-	c.Bearer = true
-	return c, nil
-}
-
-// cutSpace splits an Authorization header into its scheme and the rest,
-// both trimmed; found says there was a space at all.
-func cutSpace(s string) (before, after string, found bool) {
-	before, after, found = strings.Cut(strings.TrimSpace(s), " ")
-	return before, strings.TrimSpace(after), found
+// randomID returns n random bytes, base64url-encoded: a token's jti, a
+// key's kid.
+func randomID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b)
 }

@@ -1,10 +1,10 @@
-package auth
+package token
 
 import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"strconv"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -14,25 +14,26 @@ import (
 	"gatehouse/config"
 )
 
-// TestTokenVariantsAsymmetric is TestTokenVariants under EdDSA and RS256:
-// only a token signed by a live key of the configured algorithm, naming
-// it in kid, gets in; a retired key's tokens stop at once, cached or not.
-func TestTokenVariantsAsymmetric(t *testing.T) {
+// TestVerifyAsymmetric is TestVerify under EdDSA and RS256: only a token
+// signed by a live key of the configured algorithm, naming it in kid,
+// verifies. Retiring the signing key makes a successor that signs at
+// once, and the retired key leaves the JWKS. (That its tokens stop at
+// once, cached or not, is auth's TestRetiredKeyEndsItsTokens.)
+func TestVerifyAsymmetric(t *testing.T) {
 	t.Parallel()
 	for _, alg := range []string{"EdDSA", "RS256"} {
 		t.Run(alg, func(t *testing.T) {
 			t.Parallel()
 			f := newFixture(t, "JWT_ALG="+alg)
-			ada := f.createUser(t, "ada@example.com")
-			c := f.login(t, "ada@example.com")
-			issued, err := f.svc.IssueToken(context.Background(), c)
+			ctx := context.Background()
+			issued, err := f.tokens.Issue(ctx, ada(f))
 			if err != nil {
 				t.Fatal(err)
 			}
-			kid := f.svc.tokens.keys.signerKID()
+			kid := f.tokens.keys.signerKID()
 			now := f.clock.Now()
-			cl := &claims{Email: ada.Email, Scope: "user:read", SID: c.Session.PublicID, RegisteredClaims: jwt.RegisteredClaims{
-				Issuer: f.cfg.BaseURL.String(), Subject: strconv.FormatUint(ada.ID, 10),
+			cl := &Claims{Email: "ada@example.com", Scope: "user:read", SID: "ada-session", RegisteredClaims: jwt.RegisteredClaims{
+				Issuer: f.cfg.BaseURL.String(), Subject: "7",
 				IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(5 * time.Minute))}}
 			withKid := func(method jwt.SigningMethod, kid string, key any) string {
 				tok := jwt.NewWithClaims(method, cl)
@@ -47,9 +48,9 @@ func TestTokenVariantsAsymmetric(t *testing.T) {
 			}
 			_, other, _ := ed25519.GenerateKey(rand.Reader)
 			none := withKid(jwt.SigningMethodNone, kid, jwt.UnsafeAllowNoneSignatureType)
-			f.svc.tokens.keys.mu.RLock()
-			ours := f.svc.tokens.keys.signer.key
-			f.svc.tokens.keys.mu.RUnlock()
+			f.tokens.keys.mu.RLock()
+			ours := f.tokens.keys.signer.key
+			f.tokens.keys.mu.RUnlock()
 			cases := []struct {
 				name string
 				tok  string
@@ -64,23 +65,37 @@ func TestTokenVariantsAsymmetric(t *testing.T) {
 				{"alg none", none, false},
 			}
 			for _, tc := range cases {
-				got, err := f.svc.Authenticate(request(nil, "Bearer "+tc.tok))
-				if tc.ok && (err != nil || got == nil) {
-					t.Errorf("%s: got %v, want a caller", tc.name, err)
+				got, err := f.tokens.Verify(ctx, tc.tok)
+				if tc.ok && (err != nil || got.KID() != kid) {
+					t.Errorf("%s: got %v, want claims naming %s", tc.name, err, kid)
 				}
-				if !tc.ok {
-					wantError(t, err, ErrInvalidToken)
+				if !tc.ok && !errors.Is(err, ErrInvalid) {
+					t.Errorf("%s: got %v, want ErrInvalid", tc.name, err)
 				}
 			}
 
-			// Retired: the cached token ends at once, through the session query.
-			if _, err := f.svc.RetireKey(context.Background(), kid); err != nil {
+			// Retired: a successor is made first and signs the next token,
+			// even before this ring reloads; the JWKS drops the old key.
+			next, err := f.tokens.Retire(ctx, kid)
+			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = f.svc.Authenticate(request(nil, "Bearer "+issued.AccessToken))
-			wantError(t, err, ErrInvalidToken)
-			if next := f.svc.tokens.keys.signerKID(); next == kid || next == "" {
-				t.Errorf("signing key after retiring it: %q, want a new one", next)
+			if next == "" || next == kid {
+				t.Fatalf("successor of the retired signing key: %q, want a new kid", next)
+			}
+			again, err := f.tokens.Issue(ctx, ada(f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cl, err := f.tokens.Verify(ctx, again.AccessToken); err != nil || cl.KID() != next {
+				t.Errorf("a token issued after retiring: %v, want one signed by %s", err, next)
+			}
+			set, err := f.tokens.JWKS(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(set.Keys) != 1 || set.Keys[0].Kid != next {
+				t.Errorf("JWKS after retiring: %+v, want only %s", set.Keys, next)
 			}
 		})
 	}
@@ -91,30 +106,12 @@ func TestTokenVariantsAsymmetric(t *testing.T) {
 func TestEncryptionKeyOpensKeys(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	_, err := newTokens(f.store, func() (cfg config.Config) {
+	_, err := New(f.store, func() (cfg config.Config) {
 		cfg = f.cfg
 		cfg.EncryptionKey = []byte(strings.Repeat("x", 32))
 		return cfg
 	}(), f.clock.Now)
 	if err == nil || !strings.Contains(err.Error(), "ENCRYPTION_KEY") {
 		t.Errorf("another ENCRYPTION_KEY: got %v, want an error naming ENCRYPTION_KEY", err)
-	}
-}
-
-// BenchmarkTokenVerifyEdDSA is BenchmarkTokenVerify under EdDSA, with the
-// cache of verified tokens warm as it is for a client reusing its token.
-func BenchmarkTokenVerifyEdDSA(b *testing.B) {
-	f := newFixture(b, "JWT_ALG=EdDSA")
-	f.createUser(b, "ada@example.com")
-	tok, err := f.svc.IssueToken(context.Background(), f.login(b, "ada@example.com"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	r := request(nil, "Bearer "+tok.AccessToken)
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := f.svc.Authenticate(r); err != nil {
-			b.Fatal(err)
-		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/go-cmp/cmp"
 
+	"gatehouse/auth/token"
 	"gatehouse/models"
 )
 
@@ -34,7 +35,7 @@ func signed(t testing.TB, method jwt.SigningMethod, key any, cl jwt.Claims) stri
 // subject and all the required claims gets in.
 func TestTokenVariants(t *testing.T) {
 	t.Parallel()
-	f := newFixture(t, "JWT_ALG=HS256") // HS256 specifics: the EdDSA and RS256 variants are in keys_test.go
+	f := newFixture(t, "JWT_ALG=HS256") // HS256 specifics: the EdDSA and RS256 variants are in token/keys_test.go
 	ada := f.createUser(t, "ada@example.com")
 	bob := f.createUser(t, "bob@example.com")
 	adaSession := f.login(t, "ada@example.com")
@@ -55,8 +56,8 @@ func TestTokenVariants(t *testing.T) {
 	secret := f.cfg.JWTSecret
 	now := f.clock.Now()
 	// claimsFor returns valid claims for ada's session, changed by edit.
-	claimsFor := func(edit func(*claims)) *claims {
-		cl := &claims{
+	claimsFor := func(edit func(*token.Claims)) *token.Claims {
+		cl := &token.Claims{
 			Email: ada.Email, Scope: "user:read user:write", SID: adaSession.Session.PublicID,
 			RegisteredClaims: jwt.RegisteredClaims{
 				Issuer:    f.cfg.BaseURL.String(),
@@ -71,7 +72,9 @@ func TestTokenVariants(t *testing.T) {
 		}
 		return cl
 	}
-	hs256 := func(edit func(*claims)) string { return signed(t, jwt.SigningMethodHS256, secret, claimsFor(edit)) }
+	hs256 := func(edit func(*token.Claims)) string {
+		return signed(t, jwt.SigningMethodHS256, secret, claimsFor(edit))
+	}
 	none, err := jwt.NewWithClaims(jwt.SigningMethodNone, claimsFor(nil)).SignedString(jwt.UnsafeAllowNoneSignatureType)
 	if err != nil {
 		t.Fatal(err)
@@ -96,22 +99,22 @@ func TestTokenVariants(t *testing.T) {
 		{"HS256 with another secret", "Bearer " + signed(t, jwt.SigningMethodHS256, []byte(strings.Repeat("x", 32)), claimsFor(nil)), 0},
 		{"the signature stripped", "Bearer " + unsigned, 0},
 		{"the signature of another token", "Bearer " + unsigned + issued.AccessToken[strings.LastIndex(issued.AccessToken, ".")+1:], 0},
-		{"expired", "Bearer " + hs256(func(c *claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Second)) }), 0},
-		{"expiring right now", "Bearer " + hs256(func(c *claims) { c.ExpiresAt = jwt.NewNumericDate(now) }), 0},
-		{"issued in the future", "Bearer " + hs256(func(c *claims) { c.IssuedAt = jwt.NewNumericDate(now.Add(time.Hour)) }), 0},
-		{"issued 6 s in the future", "Bearer " + hs256(func(c *claims) { c.IssuedAt = jwt.NewNumericDate(now.Add(6 * time.Second)) }), 0},
-		{"issued 2 s in the future: another instance's clock", "Bearer " + hs256(func(c *claims) { c.IssuedAt = jwt.NewNumericDate(now.Add(2 * time.Second)) }), ada.ID},
-		{"no iat", "Bearer " + hs256(func(c *claims) { c.IssuedAt = nil }), 0},
-		{"not valid before a future time", "Bearer " + hs256(func(c *claims) { c.NotBefore = jwt.NewNumericDate(now.Add(time.Hour)) }), 0},
-		{"another issuer", "Bearer " + hs256(func(c *claims) { c.Issuer = "https://evil.example" }), 0},
-		{"no issuer", "Bearer " + hs256(func(c *claims) { c.Issuer = "" }), 0},
-		{"no sid", "Bearer " + hs256(func(c *claims) { c.SID = "" }), 0},
-		{"a sid that names no session", "Bearer " + hs256(func(c *claims) { c.SID = "no-such-session" }), 0},
-		{"no sub", "Bearer " + hs256(func(c *claims) { c.Subject = "" }), 0},
-		{"a sub that is not a number", "Bearer " + hs256(func(c *claims) { c.Subject = "ada@example.com" }), 0},
-		{"no exp", "Bearer " + hs256(func(c *claims) { c.ExpiresAt = nil }), 0},
-		{"ada's sub on bob's session", "Bearer " + hs256(func(c *claims) { c.SID = bobSession.Session.PublicID }), 0},
-		{"bob's sub on ada's session", "Bearer " + hs256(func(c *claims) { c.Subject = strconv.FormatUint(bob.ID, 10) }), 0},
+		{"expired", "Bearer " + hs256(func(c *token.Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Second)) }), 0},
+		{"expiring right now", "Bearer " + hs256(func(c *token.Claims) { c.ExpiresAt = jwt.NewNumericDate(now) }), 0},
+		{"issued in the future", "Bearer " + hs256(func(c *token.Claims) { c.IssuedAt = jwt.NewNumericDate(now.Add(time.Hour)) }), 0},
+		{"issued 6 s in the future", "Bearer " + hs256(func(c *token.Claims) { c.IssuedAt = jwt.NewNumericDate(now.Add(6 * time.Second)) }), 0},
+		{"issued 2 s in the future: another instance's clock", "Bearer " + hs256(func(c *token.Claims) { c.IssuedAt = jwt.NewNumericDate(now.Add(2 * time.Second)) }), ada.ID},
+		{"no iat", "Bearer " + hs256(func(c *token.Claims) { c.IssuedAt = nil }), 0},
+		{"not valid before a future time", "Bearer " + hs256(func(c *token.Claims) { c.NotBefore = jwt.NewNumericDate(now.Add(time.Hour)) }), 0},
+		{"another issuer", "Bearer " + hs256(func(c *token.Claims) { c.Issuer = "https://evil.example" }), 0},
+		{"no issuer", "Bearer " + hs256(func(c *token.Claims) { c.Issuer = "" }), 0},
+		{"no sid", "Bearer " + hs256(func(c *token.Claims) { c.SID = "" }), 0},
+		{"a sid that names no session", "Bearer " + hs256(func(c *token.Claims) { c.SID = "no-such-session" }), 0},
+		{"no sub", "Bearer " + hs256(func(c *token.Claims) { c.Subject = "" }), 0},
+		{"a sub that is not a number", "Bearer " + hs256(func(c *token.Claims) { c.Subject = "ada@example.com" }), 0},
+		{"no exp", "Bearer " + hs256(func(c *token.Claims) { c.ExpiresAt = nil }), 0},
+		{"ada's sub on bob's session", "Bearer " + hs256(func(c *token.Claims) { c.SID = bobSession.Session.PublicID }), 0},
+		{"bob's sub on ada's session", "Bearer " + hs256(func(c *token.Claims) { c.Subject = strconv.FormatUint(bob.ID, 10) }), 0},
 		{"garbage", "Bearer not-a-token", 0},
 		{"three dots", "Bearer ...", 0},
 		{"three empty parts", "Bearer ..", 0},
@@ -168,7 +171,7 @@ func TestTokenResponse(t *testing.T) {
 	if got.ExpiresIn != 600 {
 		t.Errorf("expires_in: got %v, want %v (a token never outlives its session)", got.ExpiresIn, 600)
 	}
-	var cl claims
+	var cl token.Claims
 	tok, _, err := jwt.NewParser().ParseUnverified(got.AccessToken, &cl)
 	if err != nil {
 		t.Fatalf("parse: %v", err)
@@ -176,10 +179,10 @@ func TestTokenResponse(t *testing.T) {
 	if kid, _ := tok.Header["kid"].(string); tok.Method.Alg() != "EdDSA" || kid == "" {
 		t.Errorf("header: got alg %v, kid %q; want EdDSA (the default) and a kid", tok.Method.Alg(), kid)
 	}
-	want := claims{Email: "ada@example.com", Scope: "user:read user:write", SID: c.Session.PublicID,
+	want := token.Claims{Email: "ada@example.com", Scope: "user:read user:write", SID: c.Session.PublicID,
 		RegisteredClaims: jwt.RegisteredClaims{Issuer: "http://127.0.0.1:8000", Subject: strconv.FormatUint(c.User.ID, 10),
 			IssuedAt: jwt.NewNumericDate(f.clock.Now()), ExpiresAt: jwt.NewNumericDate(f.clock.Now().Add(10 * time.Minute)), ID: cl.ID}}
-	if diff := cmp.Diff(want, cl, cmp.AllowUnexported(claims{})); diff != "" {
+	if diff := cmp.Diff(want, cl, cmp.AllowUnexported(token.Claims{})); diff != "" {
 		t.Errorf("claims (-want +got):\n%s", diff)
 	}
 	if len(cl.ID) < 16 {
@@ -292,41 +295,6 @@ func TestTokenEndsWithItsSession(t *testing.T) {
 	}
 }
 
-// TestVerifiedTokens checks the cache of verified tokens: a token that
-// differs from a cached one in any byte is checked in full, and the cache
-// stays within its bound.
-func TestVerifiedTokens(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	f.createUser(t, "ada@example.com")
-	tok, err := f.svc.IssueToken(context.Background(), f.login(t, "ada@example.com"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.svc.Authenticate(request(nil, "Bearer "+tok.AccessToken)); err != nil {
-		t.Fatalf("the good token: %v", err)
-	}
-	raw := []byte(tok.AccessToken)
-	raw[len(raw)-2] ^= 1 // the signature's last full character
-	_, err = f.svc.Authenticate(request(nil, "Bearer "+string(raw)))
-	wantError(t, err, ErrInvalidToken)
-
-	v := newVerifiedTokens(3)
-	now := f.clock.Now()
-	for i := range 5 {
-		v.put([32]byte{byte(i)}, &claims{RegisteredClaims: jwt.RegisteredClaims{ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour))}}, now)
-		if len(v.m) > 3 {
-			t.Fatalf("after %d puts: %d entries, want at most 3", i+1, len(v.m))
-		}
-	}
-	if _, ok := v.get([32]byte{4}, now); !ok {
-		t.Errorf("the newest entry: got a miss, want a hit")
-	}
-	if _, ok := v.get([32]byte{4}, now.Add(time.Hour)); ok {
-		t.Errorf("an entry at its token's exp: got a hit, want a miss")
-	}
-}
-
 // TestTokenScopes checks that a token carries no more than its session
 // grants and its user has now.
 func TestTokenScopes(t *testing.T) {
@@ -339,7 +307,7 @@ func TestTokenScopes(t *testing.T) {
 		t.Fatalf("login: %v", err)
 	}
 	now := f.clock.Now()
-	wider := signed(t, jwt.SigningMethodHS256, f.cfg.JWTSecret, &claims{
+	wider := signed(t, jwt.SigningMethodHS256, f.cfg.JWTSecret, &token.Claims{
 		Scope: strings.Join(AllScopes, " "), SID: c.Session.PublicID,
 		RegisteredClaims: jwt.RegisteredClaims{Issuer: f.cfg.BaseURL.String(), Subject: strconv.FormatUint(c.User.ID, 10),
 			IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute))},
@@ -396,6 +364,75 @@ func BenchmarkTokenVerify(b *testing.B) {
 	}
 	r := httptest.NewRequest(http.MethodGet, "/api/me", nil)
 	r.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := f.svc.Authenticate(r); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestRetiredKeyEndsItsTokens: under EdDSA and RS256, retiring the
+// signing key ends its tokens at once, those in the cache of verified
+// tokens too (the session query reads the kid's state), and a new key
+// signs from then on.
+func TestRetiredKeyEndsItsTokens(t *testing.T) {
+	t.Parallel()
+	for _, alg := range []string{"EdDSA", "RS256"} {
+		t.Run(alg, func(t *testing.T) {
+			t.Parallel()
+			f := newFixture(t, "JWT_ALG="+alg)
+			f.createUser(t, "ada@example.com")
+			c := f.login(t, "ada@example.com")
+			ctx := context.Background()
+			issued, err := f.svc.IssueToken(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			kid := kidOf(t, issued.AccessToken)
+			if _, err := f.svc.Authenticate(request(nil, "Bearer "+issued.AccessToken)); err != nil {
+				t.Fatalf("before retiring: %v", err) // and now in the cache
+			}
+			if _, err := f.svc.RetireKey(ctx, kid); err != nil {
+				t.Fatal(err)
+			}
+			_, err = f.svc.Authenticate(request(nil, "Bearer "+issued.AccessToken))
+			wantError(t, err, ErrInvalidToken)
+			again, err := f.svc.IssueToken(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if next := kidOf(t, again.AccessToken); next == kid || next == "" {
+				t.Errorf("signing key after retiring it: %q, want a new one", next)
+			}
+			if _, err := f.svc.Authenticate(request(nil, "Bearer "+again.AccessToken)); err != nil {
+				t.Errorf("a token of the new key: %v", err)
+			}
+		})
+	}
+}
+
+// kidOf is the kid in a token's header.
+func kidOf(t testing.TB, raw string) string {
+	t.Helper()
+	tok, _, err := jwt.NewParser().ParseUnverified(raw, &token.Claims{})
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	kid, _ := tok.Header["kid"].(string)
+	return kid
+}
+
+// BenchmarkTokenVerifyEdDSA is BenchmarkTokenVerify under EdDSA, with the
+// cache of verified tokens warm as it is for a client reusing its token.
+func BenchmarkTokenVerifyEdDSA(b *testing.B) {
+	f := newFixture(b, "JWT_ALG=EdDSA")
+	f.createUser(b, "ada@example.com")
+	tok, err := f.svc.IssueToken(context.Background(), f.login(b, "ada@example.com"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := request(nil, "Bearer "+tok.AccessToken)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := f.svc.Authenticate(r); err != nil {
