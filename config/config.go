@@ -204,6 +204,26 @@ func Getenv(environ func(string) (string, bool), path string) (func(string) stri
 	}, nil
 }
 
+// LoadAddr reads ADDR alone (or --addr in args), for `gatehouse
+// healthcheck`: it must not need, nor generate, the secrets Load does.
+func LoadAddr(getenv func(string) string, args []string) (string, error) {
+	r := reader{getenv: getenv}
+	addr := r.str("ADDR", defaultAddr)
+	fs := flag.NewFlagSet("gatehouse", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&addr, "addr", addr, "listen address (ADDR)")
+	if err := fs.Parse(args); err != nil {
+		return "", fmt.Errorf("flags: %w", err)
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil || !validPort(port) {
+		return "", fmt.Errorf("ADDR must be host:port, got %q", addr)
+	}
+	return addr, nil
+}
+
+// defaultAddr is ADDR's default.
+const defaultAddr = "127.0.0.1:8000"
+
 // Load reads the configuration from getenv, lets the flags in args
 // override it (--addr, --base-url, --database-url), validates it, and,
 // outside production, generates missing secrets once into DATA_DIR/secrets.
@@ -211,7 +231,7 @@ func Getenv(environ func(string) (string, bool), path string) (func(string) stri
 func Load(getenv func(string) string, args []string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		Addr:        r.str("ADDR", "127.0.0.1:8000"),
+		Addr:        r.str("ADDR", defaultAddr),
 		DatabaseURL: r.str("DATABASE_URL", "sqlite://data/gatehouse.db"),
 		DBTimeout:   r.duration("DB_TIMEOUT", 3*time.Second),
 		DataDir:     r.str("DATA_DIR", "data"),

@@ -70,6 +70,9 @@ func (h *handler) logRequests() echo.MiddlewareFunc {
 				slog.String("method", v.Method), slog.String("route", v.RoutePath),
 				slog.String("path", v.URIPath), slog.Int("status", v.Status),
 				slog.Duration("duration", v.Latency), slog.String("request_id", v.RequestID))
+			if h.metrics != nil {
+				h.metrics.Request(v.Method, v.RoutePath, v.Status, v.Latency)
+			}
 			return nil
 		},
 	})
