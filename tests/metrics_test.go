@@ -70,7 +70,7 @@ func TestMetrics(t *testing.T) {
 		{"gatehouse_http_requests_total", "code=200,method=GET,route=/api/users/:id", 1},
 		{"gatehouse_http_requests_total", "code=404,method=GET,route=unmatched", 1},
 		{"gatehouse_http_request_duration_seconds", "method=GET,route=/api/users/:id", 1}, // its count
-		{"gatehouse_password_hash_seconds", "", 6},                                         // one check per counted login (the throttled one is not hashed)
+		{"gatehouse_password_hash_seconds", "", 6},                                        // one check per counted login (the throttled one is not hashed)
 	}
 	for _, m := range moved {
 		if got := value(after, m.name, m.labels) - value(before, m.name, m.labels); got != m.want {
