@@ -6,7 +6,10 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -217,4 +220,74 @@ func scrapeText(t *testing.T, addr string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// TestPrometheusScrape: a real Prometheus (Debian's prometheus package)
+// scrapes METRICS_ADDR and answers gatehouse_logins_total through its
+// HTTP API. Without the binary it is skipped, or fails under CI=true.
+func TestPrometheusScrape(t *testing.T) {
+	promPath, err := exec.LookPath("prometheus")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("prometheus is not installed (apt-get install -y prometheus)")
+		}
+		t.Skip("prometheus is not installed (apt-get install -y prometheus)")
+	}
+	metricsAddr := freeAddr(t)
+	c := newCLI(t, sqliteDB, "METRICS_ADDR="+metricsAddr)
+	c.mustRun("correct horse battery staple\n", "user", "add", "--email", "bob@example.com", "--name", "Bob", "--password-stdin")
+	srv := c.serve()
+	resp, err := http.PostForm(srv.url+"/api/login", formOf("username", "bob@example.com", "password", "correct horse battery staple"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("login: %d", resp.StatusCode)
+	}
+
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "prometheus.yml")
+	yml := "global:\n  scrape_interval: 1s\nscrape_configs:\n- job_name: gatehouse\n  static_configs:\n  - targets: ['" + metricsAddr + "']\n"
+	if err := os.WriteFile(conf, []byte(yml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	webAddr := freeAddr(t)
+	prom := exec.Command(promPath, "--config.file="+conf, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+webAddr)
+	var promLog strings.Builder
+	prom.Stdout, prom.Stderr = &promLog, &promLog
+	if err := prom.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = prom.Process.Kill(); _ = prom.Wait() })
+
+	query := "http://" + webAddr + `/api/v1/query?query=` + url.QueryEscape(`gatehouse_logins_total{method="password",result="success"}`)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var answer struct {
+			Status string
+			Data   struct {
+				Result []struct {
+					Metric map[string]string
+					Value  []any
+				}
+			}
+		}
+		if resp, err := http.Get(query); err == nil {
+			_ = json.NewDecoder(resp.Body).Decode(&answer)
+			resp.Body.Close()
+		}
+		if answer.Status == "success" && len(answer.Data.Result) == 1 {
+			r := answer.Data.Result[0]
+			if len(r.Value) != 2 || r.Value[1] != "1" || r.Metric["job"] != "gatehouse" {
+				t.Errorf("gatehouse_logins_total through Prometheus: %+v, want the value 1", r)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("Prometheus never had gatehouse_logins_total; its log:\n%s", promLog.String())
+		}
+		time.Sleep(200 * time.Millisecond) // polling Prometheus until its scrape lands
+	}
 }
