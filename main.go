@@ -2,6 +2,7 @@
 //
 //	gatehouse [serve] [--addr A] [--base-url U] [--database-url D]
 //	gatehouse migrate
+//	gatehouse healthcheck [--addr A]
 //	gatehouse user add --email E --name N [--scopes "user:read user:write"] [--admin] --password-stdin
 //	gatehouse user list | disable E | enable E | passwd E --password-stdin
 //	gatehouse user scopes E "SCOPES"
@@ -11,7 +12,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,6 +20,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,6 +29,7 @@ import (
 	"gatehouse/auth"
 	"gatehouse/config"
 	"gatehouse/handlers"
+	"gatehouse/metrics"
 	"gatehouse/models"
 	"gatehouse/outbox"
 )
@@ -92,6 +94,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		app.flushLog = logOut.Flush
 		return app.serve(ctx, stdout)
+	case "healthcheck":
+		return healthcheck(ctx, args, getenv)
 	case "user":
 		return userCommand(ctx, args, getenv, stdin, stdout, stderr)
 	case "keys":
@@ -106,6 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 const usage = `usage: gatehouse [serve] [--addr A] [--base-url U] [--database-url D]
        gatehouse migrate
+       gatehouse healthcheck [--addr A]   (exit 0 when /readyz answers 200)
        gatehouse user add --email E --name N [--scopes "user:read user:write"] [--admin] --password-stdin
        gatehouse user list
        gatehouse user disable E | enable E | reset-2fa E   (reset-2fa: two-factor off, sessions ended)
@@ -119,7 +124,8 @@ type app struct {
 	store    *models.Store
 	auth     *auth.Service
 	log      *slog.Logger
-	flushLog func() error // writes out the buffered log at once (see logWriter)
+	flushLog func() error     // writes out the buffered log at once (see logWriter)
+	metrics  *metrics.Metrics // nil unless METRICS_ADDR
 }
 
 // openForCLI opens the application for a CLI command (user …, keys …):
@@ -133,7 +139,7 @@ func openForCLI(ctx context.Context, getenv func(string) string, stderr io.Write
 }
 
 func open(ctx context.Context, cfg config.Config, logOut io.Writer) (*app, error) {
-	log := slog.New(slog.NewTextHandler(logOut, nil))
+	log := newLogger(logOut, cfg.Ops.LogFormat)
 	store, err := models.Open(cfg.DatabaseURL, cfg.DBTimeout)
 	if err != nil {
 		return nil, err
@@ -157,8 +163,7 @@ func open(ctx context.Context, cfg config.Config, logOut io.Writer) (*app, error
 // would fail there.
 func dropWordLists() { frequency.FrequencyLists = nil }
 
-// serve runs the HTTP server until ctx ends, then lets in-flight requests
-// finish for up to 10 s.
+// serve runs the HTTP server until ctx ends, then stops gracefully (stop).
 func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	password, err := a.auth.EnsureAdmin(ctx)
 	if err != nil {
@@ -172,7 +177,13 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	// tens of MiB of argon2id memory that is garbage now. Give it back
 	// before serving rather than whenever the scavenger gets to it.
 	debug.FreeOSMemory()
-	e, err := handlers.New(handlers.Deps{Config: a.cfg, Store: a.store, Auth: a.auth, Logger: a.log, Now: time.Now})
+	stopping := new(atomic.Bool)
+	deps := handlers.Deps{Config: a.cfg, Store: a.store, Auth: a.auth, Logger: a.log, Now: time.Now, Stopping: stopping}
+	metricsSrv, err := a.startMetrics(&deps)
+	if err != nil {
+		return err
+	}
+	e, err := handlers.New(deps)
 	if err != nil {
 		return err
 	}
@@ -195,7 +206,10 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	go sender.Run(ctx)
+	senderCtx, stopSender := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSender()
+	senderDone := make(chan struct{})
+	go func() { defer close(senderDone); sender.Run(senderCtx) }()
 	if a.cfg.Mail.SMTPURL == nil && a.cfg.Production() {
 		a.log.Warn("SMTP_URL is not set: mails are written to this log instead of being sent")
 	}
@@ -210,16 +224,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 		return err
 	case <-ctx.Done():
 	}
-	a.log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
-	}
-	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return a.stop(stopping, srv, metricsSrv, errc, stopSender, senderDone)
 }
 
 // sweep deletes dead sessions every ten minutes.
@@ -231,6 +236,7 @@ func (a *app) sweep(ctx context.Context) {
 			a.log.Warn("session sweep failed", "err", err)
 		} else if n > 0 {
 			a.log.Info("session sweep", "ended", n)
+			a.metrics.SweepDeleted("sessions", n)
 		}
 		select {
 		case <-ctx.Done():

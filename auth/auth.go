@@ -82,6 +82,7 @@ type Service struct {
 
 	providers *provider.Set // logins through Google, GitHub, OIDC: those switched on
 	mfa       *secondFactor
+	metrics   Metrics // noMetrics unless SetMetrics
 }
 
 // New builds the service. now is the clock every expiry is judged by.
@@ -91,7 +92,7 @@ func New(store *models.Store, cfg config.Config, now func() time.Time, log *slog
 	if err != nil {
 		return nil, err
 	}
-	s := &Service{store: store, cfg: cfg, now: now, log: log, hasher: h}
+	s := &Service{store: store, cfg: cfg, now: now, log: log, hasher: h, metrics: noMetrics{}}
 	s.sessions = newSessionStore(s)
 	if s.tokens, err = token.New(store, cfg, now); err != nil {
 		return nil, err

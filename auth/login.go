@@ -20,7 +20,7 @@ type Credentials struct {
 	RecoveryCode string `json:"recovery_code" form:"recovery_code"`
 }
 
-// Login checks a password and opens a new session (a new id: never the one
+// login checks a password and opens a new session (a new id: never the one
 // the browser brought). replacing, when it is the browser's cookie
 // session, is ended. Throttling comes first, so a throttled client gets
 // 429 even with the right password; the password comes before the
@@ -29,7 +29,7 @@ type Credentials struct {
 // *MFARequired (ErrMFARequired, which a browser turns into a pending
 // login), a wrong one ErrInvalidOTP, which stays counted as a failed
 // login by the throttle.
-func (s *Service) Login(ctx context.Context, in Credentials, client Client, replacing *Caller) (*Caller, error) {
+func (s *Service) login(ctx context.Context, in Credentials, client Client, replacing *Caller) (*Caller, error) {
 	fields := map[string]string{}
 	if in.Username == "" {
 		fields["username"] = "Enter your email."

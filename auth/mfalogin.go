@@ -107,7 +107,7 @@ type SecondStep struct {
 	RecoveryCode string `json:"recovery_code" form:"recovery_code"`
 }
 
-// CompletePendingLogin finishes the browser's pending login with its
+// completePendingLogin finishes the browser's pending login with its
 // second factor: the code (or a recovery code) is checked — one of the 5
 // tries spent first, and counted by the login throttle like a wrong
 // password — and the login opens a new session as Login does (ending
@@ -115,7 +115,7 @@ type SecondStep struct {
 // the next path the login began with. A login that is gone, expired,
 // out of tries or made stale (a new password, two-factor authentication
 // reset) is errPendingGone and its cookie is cleared.
-func (s *Service) CompletePendingLogin(w http.ResponseWriter, r *http.Request, in SecondStep, client Client, replacing *Caller) (*Caller, string, error) {
+func (s *Service) completePendingLogin(w http.ResponseWriter, r *http.Request, in SecondStep, client Client, replacing *Caller) (*Caller, string, error) {
 	ctx := r.Context()
 	hash := s.pendingHash(r)
 	if hash == "" {

@@ -112,14 +112,14 @@ func (s *Service) StartOAuth(w http.ResponseWriter, r *http.Request, name, next 
 	return authURL, nil
 }
 
-// FinishOAuth completes a flow at the callback. The state must exist, be
+// finishOAuth completes a flow at the callback. The state must exist, be
 // unused, unexpired, for this provider and from this browser (its binding
 // cookie), and it is spent whatever happens next. Then the provider's
 // error, if any; then the code is redeemed and the identity resolved. A
 // login opens a new session exactly like a password login (replacing the
 // browser's own, caller); a link flow needs caller to be the user who
 // began it.
-func (s *Service) FinishOAuth(r *http.Request, name string, reply OAuthReply, client Client, caller *Caller) (*OAuthResult, error) {
+func (s *Service) finishOAuth(r *http.Request, name string, reply OAuthReply, client Client, caller *Caller) (*OAuthResult, error) {
 	p, err := s.providers.Get(name)
 	if err != nil {
 		return nil, err

@@ -29,16 +29,18 @@ type hasher struct {
 	slots   chan struct{}
 	wait    time.Duration
 	timing  *timing
+	metrics Metrics // gatehouse_password_hash_waiting and _seconds
 }
 
 // newHasher makes a hasher for cfg; store (nil in unit tests) shares the
 // parameter sets in use with the other instances.
 func newHasher(cfg config.Argon2, store *models.Store, log *slog.Logger) (*hasher, error) {
 	h := &hasher{
-		params: &argon2id.Params{Memory: cfg.MemoryKiB, Iterations: cfg.Time, Parallelism: cfg.Threads, SaltLength: 16, KeyLength: 32},
-		slots:  make(chan struct{}, runtime.GOMAXPROCS(0)),
-		wait:   3 * time.Second,
-		timing: newTiming(store, log),
+		params:  &argon2id.Params{Memory: cfg.MemoryKiB, Iterations: cfg.Time, Parallelism: cfg.Threads, SaltLength: 16, KeyLength: 32},
+		slots:   make(chan struct{}, runtime.GOMAXPROCS(0)),
+		wait:    3 * time.Second,
+		timing:  newTiming(store, log),
+		metrics: noMetrics{},
 	}
 	dummy, err := argon2id.CreateHash(dummyPassword, h.params)
 	if err != nil {
@@ -54,6 +56,8 @@ func newHasher(cfg config.Argon2, store *models.Store, log *slog.Logger) (*hashe
 func (h *hasher) acquire(ctx context.Context) (release func(), err error) {
 	timer := time.NewTimer(h.wait)
 	defer timer.Stop()
+	h.metrics.HashWaiting(1)
+	defer h.metrics.HashWaiting(-1)
 	select {
 	case h.slots <- struct{}{}:
 		return func() { <-h.slots }, nil
@@ -72,10 +76,12 @@ func (h *hasher) hash(ctx context.Context, password string) (string, error) {
 		return "", err
 	}
 	defer release()
+	start := time.Now()
 	hash, err := argon2id.CreateHash(password, h.params)
 	if err != nil {
 		return "", fmt.Errorf("argon2id: %w", err)
 	}
+	h.metrics.HashSeconds(time.Since(start))
 	h.timing.record(ctx, h.current)
 	return hash, nil
 }
@@ -99,6 +105,7 @@ func (h *hasher) verify(ctx context.Context, password, hash string) (match, stal
 	if hash == "" {
 		dummy := h.timing.dummy()
 		_, _, _ = argon2id.CheckHash(password, dummy)
+		h.metrics.HashSeconds(time.Since(start))
 		h.timing.observe(models.HashParamsOf(dummy), time.Since(start))
 		h.timing.pad(start)
 		return false, false, nil
@@ -110,6 +117,7 @@ func (h *hasher) verify(ctx context.Context, password, hash string) (match, stal
 	if err != nil {
 		return false, false, fmt.Errorf("argon2id: %w", err)
 	}
+	h.metrics.HashSeconds(time.Since(start))
 	h.timing.observe(set, time.Since(start))
 	if !match {
 		h.timing.pad(start)

@@ -35,7 +35,7 @@ type RefreshRequest struct {
 	Scope        string `json:"scope" form:"scope"`
 }
 
-// Refresh exchanges a refresh token for a new access token and a new
+// refresh exchanges a refresh token for a new access token and a new
 // refresh token; the one presented is spent. The token is usable only
 // while its session is live and its user enabled (callerFor, the rule
 // every request follows), and until its own expiry. The refresh counts as
@@ -55,7 +55,7 @@ type RefreshRequest struct {
 // Every request costs at most one indexed read unless it carries a live
 // token: a token of the wrong shape is refused without a query, and a
 // well-formed guess of 256 bits finds nothing.
-func (s *Service) Refresh(ctx context.Context, in RefreshRequest, client Client) (TokenResponse, error) {
+func (s *Service) refresh(ctx context.Context, in RefreshRequest, client Client) (TokenResponse, error) {
 	switch {
 	case in.GrantType == "":
 		return TokenResponse{}, models.InvalidFields(map[string]string{"grant_type": "Use grant_type=refresh_token."})

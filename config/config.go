@@ -71,7 +71,28 @@ type Config struct {
 	OAuthAllowedDomains []string
 
 	Mail Mail
+
+	Ops Ops
 }
+
+// Ops holds the operations settings (contract §12).
+type Ops struct {
+	// MetricsAddr is where a second listener serves GET /metrics; empty: off.
+	MetricsAddr string
+	// ShutdownDelay is how long a stopping server keeps serving, /readyz
+	// at 503, before it stops taking connections (0: stop at once).
+	ShutdownDelay time.Duration
+	// ShutdownTimeout is how long requests in flight may take to finish.
+	ShutdownTimeout time.Duration
+	// LogFormat is LogText or LogJSON.
+	LogFormat string
+}
+
+// The log formats LOG_FORMAT may name.
+const (
+	LogText = "text"
+	LogJSON = "json"
+)
 
 // Mail holds the email settings (contract §6).
 type Mail struct {
@@ -151,10 +172,11 @@ func (c Config) String() string {
 		scheme, _, _ := strings.Cut(db, "://")
 		db = scheme + "://(unreadable)"
 	}
-	return fmt.Sprintf("addr=%s base_url=%s database=%s env=%s session_secret=%s jwt_secret=%s encryption_key=%s jwt_alg=%s access_token_ttl=%s idle=%s max_age=%s argon2=%d/%d/%d registration=%t providers=%s smtp=%s mail_from=%q",
+	return fmt.Sprintf("addr=%s base_url=%s database=%s env=%s session_secret=%s jwt_secret=%s encryption_key=%s jwt_alg=%s access_token_ttl=%s idle=%s max_age=%s argon2=%d/%d/%d registration=%t providers=%s smtp=%s mail_from=%q metrics=%q shutdown=%s/%s log=%s",
 		c.Addr, c.BaseURL, db, c.AppEnv, mask(c.SessionSecret), mask(c.JWTSecret), mask(c.EncryptionKey), c.JWTAlg, c.AccessTokenTTL,
 		c.SessionIdleTimeout, c.SessionMaxAge, c.Argon2.MemoryKiB, c.Argon2.Time, c.Argon2.Threads,
-		c.AllowRegistration, strings.Join(c.enabledProviders(), ","), c.Mail.SMTPString(), c.Mail.From)
+		c.AllowRegistration, strings.Join(c.enabledProviders(), ","), c.Mail.SMTPString(), c.Mail.From,
+		c.Ops.MetricsAddr, c.Ops.ShutdownDelay, c.Ops.ShutdownTimeout, c.Ops.LogFormat)
 }
 
 func (c Config) enabledProviders() []string {
@@ -182,6 +204,26 @@ func Getenv(environ func(string) (string, bool), path string) (func(string) stri
 	}, nil
 }
 
+// LoadAddr reads ADDR alone (or --addr in args), for `gatehouse
+// healthcheck`: it must not need, nor generate, the secrets Load does.
+func LoadAddr(getenv func(string) string, args []string) (string, error) {
+	r := reader{getenv: getenv}
+	addr := r.str("ADDR", defaultAddr)
+	fs := flag.NewFlagSet("gatehouse", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.StringVar(&addr, "addr", addr, "listen address (ADDR)")
+	if err := fs.Parse(args); err != nil {
+		return "", fmt.Errorf("flags: %w", err)
+	}
+	if _, port, err := net.SplitHostPort(addr); err != nil || !validPort(port) {
+		return "", fmt.Errorf("ADDR must be host:port, got %q", addr)
+	}
+	return addr, nil
+}
+
+// defaultAddr is ADDR's default.
+const defaultAddr = "127.0.0.1:8000"
+
 // Load reads the configuration from getenv, lets the flags in args
 // override it (--addr, --base-url, --database-url), validates it, and,
 // outside production, generates missing secrets once into DATA_DIR/secrets.
@@ -189,7 +231,7 @@ func Getenv(environ func(string) (string, bool), path string) (func(string) stri
 func Load(getenv func(string) string, args []string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		Addr:        r.str("ADDR", "127.0.0.1:8000"),
+		Addr:        r.str("ADDR", defaultAddr),
 		DatabaseURL: r.str("DATABASE_URL", "sqlite://data/gatehouse.db"),
 		DBTimeout:   r.duration("DB_TIMEOUT", 3*time.Second),
 		DataDir:     r.str("DATA_DIR", "data"),
@@ -240,6 +282,15 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 		},
 	}
 	c.RefreshTokenTTL = r.duration("REFRESH_TOKEN_TTL", c.SessionMaxAge)
+	c.Ops = Ops{
+		MetricsAddr:     r.str("METRICS_ADDR", ""),
+		ShutdownDelay:   r.delay("SHUTDOWN_DELAY", 0),
+		ShutdownTimeout: r.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
+		LogFormat:       r.str("LOG_FORMAT", LogText),
+	}
+	if c.AppEnv == "production" && r.str("LOG_FORMAT", "") == "" {
+		c.Ops.LogFormat = LogJSON
+	}
 	smtpURL, mailFrom := r.str("SMTP_URL", ""), r.str("MAIL_FROM", "")
 	baseURL := r.str("BASE_URL", "http://127.0.0.1:8000")
 	for _, p := range r.list("TRUSTED_PROXIES") {
@@ -290,6 +341,14 @@ func (c *Config) validate(baseURL string) error {
 	}
 	if c.AppEnv != "development" && c.AppEnv != "production" && c.AppEnv != "test" {
 		return fmt.Errorf("APP_ENV must be development, test or production, got %q", c.AppEnv)
+	}
+	if c.Ops.LogFormat != LogText && c.Ops.LogFormat != LogJSON {
+		return fmt.Errorf("LOG_FORMAT must be text or json, got %q", c.Ops.LogFormat)
+	}
+	if c.Ops.MetricsAddr != "" {
+		if _, port, err := net.SplitHostPort(c.Ops.MetricsAddr); err != nil || !validPort(port) {
+			return fmt.Errorf("METRICS_ADDR must be host:port or empty, got %q", c.Ops.MetricsAddr)
+		}
 	}
 	if c.JWTAlg != JWTAlgEdDSA && c.JWTAlg != JWTAlgRS256 && c.JWTAlg != JWTAlgHS256 {
 		return fmt.Errorf("JWT_ALG must be EdDSA, RS256 or HS256, got %q", c.JWTAlg)
@@ -465,6 +524,20 @@ func (r *reader) duration(name string, def time.Duration) time.Duration {
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
 		r.fail("%s must be a positive duration such as 30m or 12h, got %q", name, v)
+		return def
+	}
+	return d
+}
+
+// delay reads a duration that may be zero (SHUTDOWN_DELAY).
+func (r *reader) delay(name string, def time.Duration) time.Duration {
+	v := r.str(name, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 {
+		r.fail("%s must be a duration such as 0s, 5s or 1m, got %q", name, v)
 		return def
 	}
 	return d

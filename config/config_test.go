@@ -61,6 +61,7 @@ func TestLoadDefaults(t *testing.T) {
 		"OAUTH_AUTO_REGISTER":       cfg.OAuthAutoRegister,
 		"secure cookies":            cfg.SecureCookies(),
 		"production":                cfg.Production(),
+		"ops":                       cfg.Ops,
 	}
 	want := map[string]any{
 		"ADDR":                      "127.0.0.1:8000",
@@ -88,6 +89,7 @@ func TestLoadDefaults(t *testing.T) {
 		"OAUTH_AUTO_REGISTER":       true,
 		"secure cookies":            false,
 		"production":                false,
+		"ops":                       Ops{ShutdownTimeout: 15 * time.Second, LogFormat: LogText},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -199,6 +201,10 @@ func TestLoadRejects(t *testing.T) {
 		{"an encryption key of 31 bytes", map[string]string{"ENCRYPTION_KEY": strings.Repeat("e", 31)}, nil, "ENCRYPTION_KEY"},
 		{"an unknown JWT algorithm", map[string]string{"JWT_ALG": "ES256"}, nil, "JWT_ALG"},
 		{"JWT algorithm none", map[string]string{"JWT_ALG": "none"}, nil, "JWT_ALG"},
+		{"an unknown log format", map[string]string{"LOG_FORMAT": "xml"}, nil, "LOG_FORMAT"},
+		{"a negative shutdown delay", map[string]string{"SHUTDOWN_DELAY": "-1s"}, nil, "SHUTDOWN_DELAY"},
+		{"a zero shutdown timeout", map[string]string{"SHUTDOWN_TIMEOUT": "0s"}, nil, "SHUTDOWN_TIMEOUT"},
+		{"a metrics address without a port", map[string]string{"METRICS_ADDR": "localhost"}, nil, "METRICS_ADDR"},
 		{"a bad --addr flag", nil, []string{"--addr", "nowhere"}, "ADDR"},
 		{"a bad --base-url flag", nil, []string{"--base-url=gate.example"}, "BASE_URL"},
 		{"a bad --database-url flag", nil, []string{"--database-url", "redis://h"}, "DATABASE_URL"},
@@ -272,6 +278,9 @@ func TestLoadProduction(t *testing.T) {
 	}
 	if got, want := string(cfg.JWTSecret), secretB; got != want {
 		t.Errorf("JWTSecret: got %v, want %v", got, want)
+	}
+	if got, want := cfg.Ops.LogFormat, LogJSON; got != want {
+		t.Errorf("LOG_FORMAT in production: got %q, want %q", got, want)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "secrets")); !os.IsNotExist(err) {
 		t.Errorf("secrets file in production: got stat error %v, want it not to exist", err)

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -29,6 +30,18 @@ type Deps struct {
 	Auth   *auth.Service
 	Logger *slog.Logger
 	Now    func() time.Time
+	// Stopping, once set, makes /readyz answer 503 (a graceful stop,
+	// contract §12); nil: never.
+	Stopping *atomic.Bool
+	// Metrics, when not nil, counts every request by method, route
+	// pattern and status (package metrics).
+	Metrics RequestMetrics
+}
+
+// RequestMetrics counts answered requests; route is Echo's route pattern,
+// "" when none matched.
+type RequestMetrics interface {
+	Request(method, route string, code int, took time.Duration)
 }
 
 type handler struct {
@@ -39,6 +52,8 @@ type handler struct {
 	now       func() time.Time
 	crossSite *http.CrossOriginProtection
 	openAPI   []byte // the API document as served (see openAPIDocument)
+	stopping  *atomic.Bool
+	metrics   RequestMetrics
 }
 
 // New builds the HTTP application: the whole route table, its middleware
@@ -51,8 +66,11 @@ func New(d Deps) (*echo.Echo, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	if d.Stopping == nil {
+		d.Stopping = new(atomic.Bool)
+	}
 	h := &handler{cfg: d.Config, store: d.Store, auth: d.Auth, log: d.Logger, now: d.Now,
-		crossSite: http.NewCrossOriginProtection()}
+		crossSite: http.NewCrossOriginProtection(), stopping: d.Stopping, metrics: d.Metrics}
 	if h.openAPI, err = openAPIDocument(d.Config.BaseURL.String(), d.Auth.CookieName()); err != nil {
 		return nil, err
 	}

@@ -59,7 +59,8 @@ func plainRequestID(id string) bool {
 }
 
 // logRequests logs one structured line per request: method, route, path,
-// status, duration and request id. Never the query string, headers or
+// status, duration and request id; and counts it in the metrics (when on)
+// from the same values, by route pattern, never the path. Never the query string, headers or
 // body: they can carry passwords, tokens, cookies and authorization codes.
 func (h *handler) logRequests() echo.MiddlewareFunc {
 	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
@@ -70,6 +71,9 @@ func (h *handler) logRequests() echo.MiddlewareFunc {
 				slog.String("method", v.Method), slog.String("route", v.RoutePath),
 				slog.String("path", v.URIPath), slog.Int("status", v.Status),
 				slog.Duration("duration", v.Latency), slog.String("request_id", v.RequestID))
+			if h.metrics != nil {
+				h.metrics.Request(v.Method, v.RoutePath, v.Status, v.Latency)
+			}
 			return nil
 		},
 	})

@@ -80,8 +80,13 @@ func New(store *models.Store, cfg config.Config, now func() time.Time, log *slog
 func (s *Sender) Run(ctx context.Context) {
 	tick := time.NewTicker(s.opts.Poll)
 	defer tick.Stop()
+	// A pass runs to its end even when ctx ends during it: the mails it
+	// holds are delivered (each within sendTimeout) rather than dropped
+	// mid-conversation and left to wait out their lease (a graceful stop,
+	// contract §12). Run returns once that pass is done.
+	pass := context.WithoutCancel(ctx)
 	for {
-		if _, err := s.SendDue(ctx); err != nil && ctx.Err() == nil {
+		if _, err := s.SendDue(pass); err != nil {
 			s.log.Warn("outbox pass failed", "err", err)
 		}
 		select {

@@ -26,6 +26,7 @@ import (
 	"gatehouse/auth"
 	"gatehouse/config"
 	"gatehouse/handlers"
+	"gatehouse/metrics"
 	"gatehouse/models"
 	"gatehouse/outbox"
 
@@ -73,6 +74,8 @@ type app struct {
 	// outbox delivers the app's mail; it runs (every 20 ms) only when an
 	// option set SMTP_URL (withMailpit), and tests may call SendDue.
 	outbox *outbox.Sender
+	// metrics is the app's registry (metrics_test.go reads it).
+	metrics *metrics.Metrics
 }
 
 // option changes the configuration an app starts with. cfg.BaseURL is
@@ -107,7 +110,13 @@ func newAppOn(t *testing.T, dbURL string, opts ...option) *app {
 	if err != nil {
 		t.Fatalf("auth: %v", err)
 	}
-	e, err := handlers.New(handlers.Deps{Config: cfg, Store: store, Auth: svc, Logger: log, Now: clk.Now})
+	m := metrics.New() // as serve builds it with METRICS_ADDR set
+	svc.SetMetrics(m)
+	if db, err := store.SQLDB(); err == nil {
+		m.WatchDB(db, "gatehouse")
+	}
+	m.WatchMails(store.MailCounts, cfg.DBTimeout)
+	e, err := handlers.New(handlers.Deps{Config: cfg, Store: store, Auth: svc, Logger: log, Now: clk.Now, Metrics: m})
 	if err != nil {
 		t.Fatalf("handlers: %v", err)
 	}
@@ -130,7 +139,7 @@ func newAppOn(t *testing.T, dbURL string, opts ...option) *app {
 		}
 	})
 	return &app{Server: srv, cfg: cfg, store: store, auth: svc, clock: clk, logs: logs,
-		echo: e, spec: &openAPISpec{url: srv.URL + "/openapi.json"}, outbox: sender}
+		echo: e, spec: &openAPISpec{url: srv.URL + "/openapi.json"}, outbox: sender, metrics: m}
 }
 
 // syncBuffer is a log sink safe for concurrent requests.
