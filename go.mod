@@ -19,7 +19,9 @@ require (
 	github.com/labstack/echo/v4 v4.16.0
 	github.com/trustelem/zxcvbn v1.0.1
 	github.com/zitadel/oidc/v3 v3.51.17
+	golang.org/x/crypto v0.55.0
 	golang.org/x/oauth2 v0.37.0
+	golang.org/x/sys v0.47.0
 	golang.org/x/text v0.43.0
 	gorm.io/driver/mysql v1.6.0
 	gorm.io/gorm v1.31.2
@@ -65,9 +67,7 @@ require (
 	go.opentelemetry.io/otel v1.46.0 // indirect
 	go.opentelemetry.io/otel/metric v1.46.0 // indirect
 	go.opentelemetry.io/otel/trace v1.46.0 // indirect
-	golang.org/x/crypto v0.55.0 // indirect
 	golang.org/x/net v0.58.0 // indirect
-	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	modernc.org/libc v1.74.1 // indirect
 	modernc.org/mathutil v1.7.1 // indirect

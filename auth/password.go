@@ -14,6 +14,7 @@ import (
 	"github.com/trustelem/zxcvbn"
 
 	"gatehouse/config"
+	"gatehouse/internal/argon2"
 	"gatehouse/models"
 )
 
@@ -21,9 +22,17 @@ import (
 // once: each run holds ARGON2_MEMORY_KIB of memory, so a login flood must
 // queue rather than exhaust memory. A caller that cannot get a slot within
 // wait gets ErrBusy.
+//
+// Each slot is a work area of ARGON2_MEMORY_KIB (internal/argon2), made at
+// its first use and reused by every hash after: x/crypto allocates the
+// memory cost on every call, and the runtime then collects it and, near
+// its memory limit, gives it back to the kernel, which faults it in again
+// on the next login — a third of the login throughput (issue 18,
+// docs/performance-login.md). The slots' areas are the hashing working set
+// that main's memory limit leaves room for.
 type hasher struct {
 	params *argon2id.Params
-	slots  chan struct{}
+	slots  chan *argon2.Work
 	wait   time.Duration
 	dummy  string // verified for unknown emails, so they cost what a wrong password costs
 }
@@ -31,8 +40,11 @@ type hasher struct {
 func newHasher(cfg config.Argon2) (*hasher, error) {
 	h := &hasher{
 		params: &argon2id.Params{Memory: cfg.MemoryKiB, Iterations: cfg.Time, Parallelism: cfg.Threads, SaltLength: 16, KeyLength: 32},
-		slots:  make(chan struct{}, runtime.GOMAXPROCS(0)),
+		slots:  make(chan *argon2.Work, runtime.GOMAXPROCS(0)),
 		wait:   3 * time.Second,
+	}
+	for range cap(h.slots) {
+		h.slots <- argon2.NewWork(cfg.MemoryKiB, cfg.Threads)
 	}
 	dummy, err := argon2id.CreateHash("gatehouse dummy password", h.params)
 	if err != nil {
@@ -42,27 +54,29 @@ func newHasher(cfg config.Argon2) (*hasher, error) {
 	return h, nil
 }
 
-func (h *hasher) acquire(ctx context.Context) (release func(), err error) {
+// acquire takes a hashing slot: its work area, and the release that gives
+// it back.
+func (h *hasher) acquire(ctx context.Context) (work *argon2.Work, release func(), err error) {
 	timer := time.NewTimer(h.wait)
 	defer timer.Stop()
 	select {
-	case h.slots <- struct{}{}:
-		return func() { <-h.slots }, nil
+	case work = <-h.slots:
+		return work, func() { h.slots <- work }, nil
 	case <-timer.C:
-		return nil, ErrBusy
+		return nil, nil, ErrBusy
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 }
 
 // hash returns an argon2id hash of password.
 func (h *hasher) hash(ctx context.Context, password string) (string, error) {
-	release, err := h.acquire(ctx)
+	work, release, err := h.acquire(ctx)
 	if err != nil {
 		return "", err
 	}
 	defer release()
-	hash, err := argon2id.CreateHash(password, h.params)
+	hash, err := createHash(work, password, h.params)
 	if err != nil {
 		return "", fmt.Errorf("argon2id: %w", err)
 	}
@@ -74,16 +88,16 @@ func (h *hasher) hash(ctx context.Context, password string) (string, error) {
 // re-hashed). An empty hash (no password set) is checked against the
 // dummy and never matches, in the same time.
 func (h *hasher) verify(ctx context.Context, password, hash string) (match, stale bool, err error) {
-	release, err := h.acquire(ctx)
+	work, release, err := h.acquire(ctx)
 	if err != nil {
 		return false, false, err
 	}
 	defer release()
 	if hash == "" {
-		_, _, _ = argon2id.CheckHash(password, h.dummy)
+		_, _, _ = checkHash(work, password, h.dummy)
 		return false, false, nil
 	}
-	match, params, err := argon2id.CheckHash(password, hash)
+	match, params, err := checkHash(work, password, hash)
 	if err != nil {
 		return false, false, fmt.Errorf("argon2id: %w", err)
 	}
