@@ -101,11 +101,12 @@ func bindForm(c echo.Context, isMultipart bool, dst any) error {
 		return echo.NewHTTPError(http.StatusBadRequest, err.Error()).SetInternal(err) // worded by handleError
 	}
 	keep := formFields(reflect.TypeOf(dst), map[string]bool{"next": true})
-	req.PostForm = copyFields(req.PostForm, keep)
-	req.Form = copyFields(req.Form, keep)
+	copies := map[string]string{} // one copy of a value in Form, PostForm and MultipartForm
+	req.PostForm = copyFields(req.PostForm, keep, copies)
+	req.Form = copyFields(req.Form, keep, copies)
 	if req.MultipartForm != nil {
 		_ = req.MultipartForm.RemoveAll() // no route takes files: nothing to keep on disk
-		req.MultipartForm = &multipart.Form{Value: copyFields(req.MultipartForm.Value, keep)}
+		req.MultipartForm = &multipart.Form{Value: copyFields(req.MultipartForm.Value, keep, copies)}
 	}
 	return (&echo.DefaultBinder{}).BindBody(c, dst) // parsed already: binds the copies
 }
@@ -139,8 +140,17 @@ func formFields(t reflect.Type, names map[string]bool) map[string]bool {
 }
 
 // copyFields returns the values whose keys are in keep (all of them for a
-// nil keep), keys and values copied out of the body's memory.
-func copyFields(values url.Values, keep map[string]bool) url.Values {
+// nil keep), keys and values copied out of the body's memory; copies
+// remembers the copies made, so a value in several maps is copied once.
+func copyFields(values url.Values, keep map[string]bool, copies map[string]string) url.Values {
+	clone := func(s string) string {
+		c, ok := copies[s]
+		if !ok {
+			c = strings.Clone(s)
+			copies[s] = c
+		}
+		return c
+	}
 	out := make(url.Values, len(keep))
 	for k, vs := range values {
 		if keep != nil && !keep[k] {
@@ -148,9 +158,9 @@ func copyFields(values url.Values, keep map[string]bool) url.Values {
 		}
 		cp := make([]string, len(vs))
 		for i, v := range vs {
-			cp[i] = strings.Clone(v)
+			cp[i] = clone(v)
 		}
-		out[strings.Clone(k)] = cp
+		out[clone(k)] = cp
 	}
 	return out
 }

@@ -132,3 +132,43 @@ func TestBindFormHoldsOnlyItsFields(t *testing.T) {
 		})
 	}
 }
+
+// TestBindFormCopiesOnce: a long field the route reads (scope) is held
+// once per bound login — in the bound value, r.Form and r.PostForm alike —
+// not once per map.
+func TestBindFormCopiesOnce(t *testing.T) {
+	const n = 50
+	fields := [][2]string{{"username", "ada@example.com"}, {"password", "correct horse"}, {"scope", strings.Repeat("x", 60<<10)}}
+	for _, kind := range []struct {
+		name        string
+		isMultipart bool
+	}{{"form", false}, {"multipart", true}} {
+		t.Run(kind.name, func(t *testing.T) {
+			body, contentType := formBody(t, kind.isMultipart, fields)
+			held := make([]loginRequest, n)
+			reqs := make([]*http.Request, n)
+			e := echo.New()
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			for i := range n {
+				reqs[i] = formRequest("/api/login", body, contentType)
+				if err := bind(e.NewContext(reqs[i], httptest.NewRecorder()), &held[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			runtime.GC()
+			runtime.ReadMemStats(&after)
+			perLogin := (int64(after.HeapAlloc) - int64(before.HeapAlloc)) / n
+			if perLogin > 60<<10+16<<10 {
+				t.Errorf("%d bytes reachable per bound login, want its 60 KiB scope once and little more", perLogin)
+			}
+			for i := range n {
+				if len(held[i].Scope) != 60<<10 {
+					t.Fatalf("login %d bound a scope of %d bytes", i, len(held[i].Scope))
+				}
+			}
+			runtime.KeepAlive(reqs)
+		})
+	}
+}
