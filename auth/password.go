@@ -54,6 +54,14 @@ func newHasher(cfg config.Argon2) (*hasher, error) {
 	return h, nil
 }
 
+// HashingMemory is the memory, in bytes, the hashing slots' work areas
+// hold once every slot has hashed: GOMAXPROCS × ARGON2_MEMORY_KIB. It
+// stays in use for as long as the process runs; main's memory limit
+// leaves room for it.
+func (s *Service) HashingMemory() int64 {
+	return int64(cap(s.hasher.slots)) * int64(s.hasher.params.Memory) << 10
+}
+
 // acquire takes a hashing slot: its work area, and the release that gives
 // it back.
 func (h *hasher) acquire(ctx context.Context) (work *argon2.Work, release func(), err error) {
