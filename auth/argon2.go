@@ -13,8 +13,7 @@ import (
 
 // createHash is argon2id.CreateHash computed in work (see internal/argon2):
 // the same encoding ($argon2id$v=19$m=…,t=…,p=…$salt$key), a fresh random
-// salt. A work area made for another cost, or none, allocates the memory
-// cost for this call, as argon2id does.
+// salt. A nil work allocates the memory cost, as argon2id does.
 func createHash(work *argon2.Work, password string, p *argon2id.Params) (string, error) {
 	salt := make([]byte, p.SaltLength)
 	if _, err := rand.Read(salt); err != nil {
@@ -27,8 +26,6 @@ func createHash(work *argon2.Work, password string, p *argon2id.Params) (string,
 
 // checkHash is argon2id.CheckHash computed in work: whether password
 // matches hash (in constant time) and the parameters hash was made with.
-// A hash made with another memory cost than work's (before a settings
-// change) gets an allocation of its own: the slot's area keeps its size.
 func checkHash(work *argon2.Work, password, hash string) (match bool, params *argon2id.Params, err error) {
 	params, salt, key, err := argon2id.DecodeHash(hash)
 	if err != nil {

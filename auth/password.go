@@ -23,13 +23,18 @@ import (
 // queue rather than exhaust memory. A caller that cannot get a slot within
 // wait gets ErrBusy.
 //
-// Each slot is a work area of ARGON2_MEMORY_KIB (internal/argon2), made at
-// its first use and reused by every hash after: x/crypto allocates the
-// memory cost on every call, and the runtime then collects it and, near
-// its memory limit, gives it back to the kernel, which faults it in again
-// on the next login — a third of the login throughput (issue 18,
-// docs/performance-login.md). The slots' areas are the hashing working set
-// that main's memory limit leaves room for.
+// Each slot is a work area (internal/argon2), made at its first use and
+// reused by every hash after: x/crypto allocates the memory cost on every
+// call, and the runtime then collects it and, near its memory limit,
+// gives it back to the kernel, which faults it in again on the next login
+// — a third of the login throughput (issue 18, docs/performance-login.md).
+// An area is as large as the largest cost it has served: ARGON2_MEMORY_KIB,
+// or a larger one of hashes made before the setting was lowered (until
+// their owners log in and are rehashed). Hashes of any cost run in it, so
+// a stored hash of another cost costs its own time and no allocation — as
+// does every other check (the timing of failed logins, contract §9). The
+// slots' areas are the hashing working set main's memory limit leaves room
+// for.
 type hasher struct {
 	params *argon2id.Params
 	slots  chan *argon2.Work
@@ -44,7 +49,7 @@ func newHasher(cfg config.Argon2) (*hasher, error) {
 		wait:   3 * time.Second,
 	}
 	for range cap(h.slots) {
-		h.slots <- argon2.NewWork(cfg.MemoryKiB, cfg.Threads)
+		h.slots <- new(argon2.Work)
 	}
 	dummy, err := argon2id.CreateHash("gatehouse dummy password", h.params)
 	if err != nil {

@@ -45,9 +45,11 @@ func TestHashFormat(t *testing.T) {
 		}
 	}
 	for range cap(h.slots) {
-		if w := <-h.slots; w.Size() != 0 && w.Size() != cheap.MemoryKiB {
+		w := <-h.slots
+		if w.Size() != 0 && w.Size() != cheap.MemoryKiB {
 			t.Errorf("a slot's work area holds %d KiB, want 0 or %d", w.Size(), cheap.MemoryKiB)
 		}
+		defer func() { h.slots <- w }()
 	}
 }
 

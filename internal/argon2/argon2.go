@@ -85,39 +85,25 @@ func IDKey(password, salt []byte, time, memory uint32, threads uint8, keyLen uin
 	return deriveKey(nil, argon2id, password, salt, nil, nil, time, memory, threads, keyLen)
 }
 
-// Work is a reusable work area for IDKeyWith, for one memory cost: the
-// blocks of the last call, kept for the next. A Work is not safe for
+// Work is a reusable work area for IDKeyWith: blocks as large as the
+// largest memory cost it has served, kept for the next call. A call with
+// a smaller cost runs in the first blocks, so hashes made with other
+// settings (before a settings change) need no allocation either, and cost
+// what they cost. Its zero value is ready to use; it is not safe for
 // concurrent use.
 type Work struct {
-	memory uint32 // in blocks of 1 KiB, rounded as deriveKey rounds it
 	blocks []block
 }
 
-// NewWork returns a work area for keys of memory KiB over threads lanes.
-// Its memory is allocated at its first use, and kept.
-func NewWork(memory uint32, threads uint8) *Work {
-	return &Work{memory: roundMemory(memory, uint32(threads))}
-}
-
-// IDKeyWith is IDKey computed in work: a call with work's memory cost and
-// lanes runs in work's blocks, any other allocates its own as IDKey does.
-// It returns the same key as IDKey.
+// IDKeyWith is IDKey computed in work: a call with a memory cost up to
+// the largest work has served runs in its blocks; a larger one allocates
+// them anew (and keeps them). It returns the same key as IDKey.
 func IDKeyWith(work *Work, password, salt []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
 	return deriveKey(work, argon2id, password, salt, nil, nil, time, memory, threads, keyLen)
 }
 
 // Size is the memory, in KiB, that work holds: 0 before its first use.
 func (w *Work) Size() uint32 { return uint32(len(w.blocks)) }
-
-// roundMemory is the memory cost deriveKey uses: a multiple of
-// syncPoints × threads blocks, at least two per segment.
-func roundMemory(memory, threads uint32) uint32 {
-	memory = memory / (syncPoints * threads) * (syncPoints * threads)
-	if memory < 2*syncPoints*threads {
-		memory = 2 * syncPoints * threads
-	}
-	return memory
-}
 
 func deriveKey(work *Work, mode int, password, salt, secret, data []byte, time, memory uint32, threads uint8, keyLen uint32) []byte {
 	if time < 1 {
@@ -128,15 +114,19 @@ func deriveKey(work *Work, mode int, password, salt, secret, data []byte, time, 
 	}
 	h0 := initHash(password, salt, secret, data, time, memory, uint32(threads), keyLen, mode)
 
-	memory = roundMemory(memory, uint32(threads))
+	memory = memory / (syncPoints * uint32(threads)) * (syncPoints * uint32(threads))
+	if memory < 2*syncPoints*uint32(threads) {
+		memory = 2 * syncPoints * uint32(threads)
+	}
 	var B []block
-	if work != nil && work.memory == memory {
-		if work.blocks == nil {
-			work.blocks = make([]block, memory)
-		}
-		B = work.blocks // every block is written before it is read: no zeroing
-	} else {
+	switch {
+	case work == nil:
 		B = make([]block, memory)
+	case uint32(len(work.blocks)) >= memory:
+		B = work.blocks[:memory] // every block is written before it is read: no zeroing
+	default:
+		work.blocks = make([]block, memory)
+		B = work.blocks
 	}
 	initBlocks(B, &h0, memory, uint32(threads))
 	processBlocks(B, time, memory, uint32(threads), mode)
