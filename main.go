@@ -41,11 +41,12 @@ import (
 // limit caps that and login floods (500 concurrent logins within 150 MiB
 // resident, bench/run): heapBudget for everything but password hashing,
 // plus the hashing slots' work areas (auth.Service.HashingMemory: 2 × 19
-// MiB by default), which stay allocated and reused. The limit must leave
-// room for them: when it did not (a fixed 100 MiB while each hash
-// allocated its 19 MiB afresh), the runtime handed every hash's memory
-// back to the kernel and faulted it in again — a third of the login
-// throughput (issue 18, docs/performance-login.md).
+// MiB by default), which stay allocated and are reused — when each hash
+// allocated its 19 MiB afresh under a fixed 100 MiB limit, the runtime
+// handed that memory back to the kernel and faulted it in again on every
+// login, a third of the login throughput (issue 18,
+// docs/performance-login.md). The limit grows with ARGON2_MEMORY_KIB, so
+// a raised cost does not put the hashing alone over it.
 const (
 	gcPercent  = 400
 	heapBudget = 64 << 20
