@@ -34,28 +34,38 @@ import (
 	"gatehouse/outbox"
 )
 
-// The garbage collector's settings, unless GOGC or GOMEMLIMIT set others.
-// Gatehouse's live heap is small (a few MiB) and its requests allocate
-// briskly, so Go's default (collect when the heap doubles) collected
-// thousands of times a second under load: gcPercent lets the heap grow to
-// five times the live one first, which costs a few MiB and saves a tenth
-// to a fifth of a request's CPU (BenchmarkMe). memoryLimit caps both that
-// and login floods: every password check allocates ARGON2_MEMORY_KIB (19
-// MiB by default) that is garbage a moment later; near the limit the
-// collector runs sooner, so 500 concurrent logins stay within 150 MiB
-// resident (bench/run).
+// The garbage collector's settings for serve, unless GOGC or GOMEMLIMIT
+// set others. Gatehouse's live heap is small (a few MiB) and its requests
+// allocate briskly, so Go's default (collect when the heap doubles)
+// collected thousands of times a second under load: gcPercent lets the
+// heap grow to five times the live one first, which costs a few MiB and
+// saves a tenth to a fifth of a request's CPU (BenchmarkMe). The memory
+// limit caps that and login floods (500 concurrent logins within 150 MiB
+// resident, bench/run): heapBudget for everything but password hashing,
+// plus the hashing slots' work areas (auth.Service.HashingMemory: 2 × 19
+// MiB by default), which stay allocated and are reused — when each hash
+// allocated its 19 MiB afresh under a fixed 100 MiB limit, the runtime
+// handed that memory back to the kernel and faulted it in again on every
+// login, a third of the login throughput (issue 18,
+// docs/performance-login.md). The limit grows with ARGON2_MEMORY_KIB, so
+// a raised cost does not put the hashing alone over it.
 const (
-	gcPercent   = 400
-	memoryLimit = 100 << 20
+	gcPercent  = 400
+	heapBudget = 64 << 20
 )
 
-func main() {
-	if _, set := os.LookupEnv("GOGC"); !set {
+// tuneGC sets serve's garbage collector (see gcPercent) unless the
+// environment sets GOGC or GOMEMLIMIT, which the runtime reads itself.
+func tuneGC(getenv func(string) string, hashing int64) {
+	if getenv("GOGC") == "" {
 		debug.SetGCPercent(gcPercent)
 	}
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(memoryLimit)
+	if getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(heapBudget + hashing)
 	}
+}
+
+func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	getenv, err := config.Getenv(os.LookupEnv, ".env")
@@ -93,6 +103,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return nil
 		}
 		app.flushLog = logOut.Flush
+		tuneGC(getenv, app.auth.HashingMemory())
 		return app.serve(ctx, stdout)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv)

@@ -15,6 +15,7 @@ import (
 	"github.com/trustelem/zxcvbn"
 
 	"gatehouse/config"
+	"gatehouse/internal/argon2"
 	"gatehouse/models"
 )
 
@@ -23,10 +24,23 @@ import (
 // queue rather than exhaust memory. A caller that cannot get a slot within
 // wait gets ErrBusy. Failed checks take as long as the slowest parameters
 // in use (timing).
+//
+// Each slot is a work area (internal/argon2), made at its first use and
+// reused by every hash after: x/crypto allocates the memory cost on every
+// call, and the runtime then collects it and, near its memory limit,
+// gives it back to the kernel, which faults it in again on the next login
+// — a third of the login throughput (issue 18, docs/performance-login.md).
+// An area is as large as the largest cost it has served: ARGON2_MEMORY_KIB,
+// or a larger one of hashes made before the setting was lowered (until
+// their owners log in and are rehashed). Hashes of any cost run in it, so
+// a stored hash of another cost costs its own time and no allocation — as
+// does every other check (the timing of failed logins, contract §9). The
+// slots' areas are the hashing working set main's memory limit leaves room
+// for.
 type hasher struct {
 	params  *argon2id.Params
 	current string // models.HashParamsOf a hash made with params
-	slots   chan struct{}
+	slots   chan *argon2.Work
 	wait    time.Duration
 	timing  *timing
 	metrics Metrics // gatehouse_password_hash_waiting and _seconds
@@ -37,10 +51,13 @@ type hasher struct {
 func newHasher(cfg config.Argon2, store *models.Store, log *slog.Logger) (*hasher, error) {
 	h := &hasher{
 		params:  &argon2id.Params{Memory: cfg.MemoryKiB, Iterations: cfg.Time, Parallelism: cfg.Threads, SaltLength: 16, KeyLength: 32},
-		slots:   make(chan struct{}, runtime.GOMAXPROCS(0)),
+		slots:   make(chan *argon2.Work, runtime.GOMAXPROCS(0)),
 		wait:    3 * time.Second,
 		timing:  newTiming(store, log),
 		metrics: noMetrics{},
+	}
+	for range cap(h.slots) {
+		h.slots <- new(argon2.Work)
 	}
 	dummy, err := argon2id.CreateHash(dummyPassword, h.params)
 	if err != nil {
@@ -53,31 +70,41 @@ func newHasher(cfg config.Argon2, store *models.Store, log *slog.Logger) (*hashe
 	return h, nil
 }
 
-func (h *hasher) acquire(ctx context.Context) (release func(), err error) {
+// HashingMemory is the memory, in bytes, the hashing slots' work areas
+// hold once every slot has hashed: GOMAXPROCS × ARGON2_MEMORY_KIB. It
+// stays in use for as long as the process runs; main's memory limit
+// leaves room for it.
+func (s *Service) HashingMemory() int64 {
+	return int64(cap(s.hasher.slots)) * int64(s.hasher.params.Memory) << 10
+}
+
+// acquire takes a hashing slot: its work area, and the release that gives
+// it back.
+func (h *hasher) acquire(ctx context.Context) (work *argon2.Work, release func(), err error) {
 	timer := time.NewTimer(h.wait)
 	defer timer.Stop()
 	h.metrics.HashWaiting(1)
 	defer h.metrics.HashWaiting(-1)
 	select {
-	case h.slots <- struct{}{}:
-		return func() { <-h.slots }, nil
+	case work = <-h.slots:
+		return work, func() { h.slots <- work }, nil
 	case <-timer.C:
-		return nil, ErrBusy
+		return nil, nil, ErrBusy
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return nil, nil, ctx.Err()
 	}
 }
 
 // hash returns an argon2id hash of password, and records the parameters
 // as in use (once per process).
 func (h *hasher) hash(ctx context.Context, password string) (string, error) {
-	release, err := h.acquire(ctx)
+	work, release, err := h.acquire(ctx)
 	if err != nil {
 		return "", err
 	}
 	defer release()
 	start := time.Now()
-	hash, err := argon2id.CreateHash(password, h.params)
+	hash, err := createHash(work, password, h.params)
 	if err != nil {
 		return "", fmt.Errorf("argon2id: %w", err)
 	}
@@ -96,7 +123,7 @@ func (h *hasher) hash(ctx context.Context, password string) (string, error) {
 // as a check against the slowest hash would.
 func (h *hasher) verify(ctx context.Context, password, hash string) (match, stale bool, err error) {
 	h.timing.learn(ctx)
-	release, err := h.acquire(ctx)
+	work, release, err := h.acquire(ctx)
 	if err != nil {
 		return false, false, err
 	}
@@ -104,7 +131,7 @@ func (h *hasher) verify(ctx context.Context, password, hash string) (match, stal
 	start := time.Now()
 	if hash == "" {
 		dummy := h.timing.dummy()
-		_, _, _ = argon2id.CheckHash(password, dummy)
+		_, _, _ = checkHash(work, password, dummy)
 		h.metrics.HashSeconds(time.Since(start))
 		h.timing.observe(models.HashParamsOf(dummy), time.Since(start))
 		h.timing.pad(start)
@@ -113,7 +140,7 @@ func (h *hasher) verify(ctx context.Context, password, hash string) (match, stal
 	set := models.HashParamsOf(hash)
 	h.timing.ensure(ctx, set)
 	start = time.Now()
-	match, params, err := argon2id.CheckHash(password, hash)
+	match, params, err := checkHash(work, password, hash)
 	if err != nil {
 		return false, false, fmt.Errorf("argon2id: %w", err)
 	}

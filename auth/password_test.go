@@ -11,10 +11,48 @@ import (
 	"github.com/alexedwards/argon2id"
 
 	"gatehouse/config"
+	"gatehouse/internal/argon2"
 	"gatehouse/models"
 )
 
 var cheap = config.Argon2{MemoryKiB: 1024, Time: 1, Threads: 1}
+
+// TestHashFormat: a hash made in a slot's work area is what
+// alexedwards/argon2id makes — its CheckHash accepts it, with the
+// configured parameters — so hashes stored before and after the work
+// areas (internal/argon2) verify alike; TestHasherVerify checks the other
+// way round. Each slot's area is allocated once, at its first use.
+func TestHashFormat(t *testing.T) {
+	t.Parallel()
+	h, err := newHasher(cheap, nil, slog.Default())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for range 3 {
+		hash, err := h.hash(ctx, "correct horse battery")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(hash, "$argon2id$v=19$m=1024,t=1,p=1$") {
+			t.Errorf("hash = %q, want the prefix $argon2id$v=19$m=1024,t=1,p=1$", hash)
+		}
+		match, params, err := argon2id.CheckHash("correct horse battery", hash)
+		if err != nil || !match || *params != *h.params {
+			t.Errorf("argon2id.CheckHash(our hash) = %v, %+v, %v; want a match with %+v", match, params, err, *h.params)
+		}
+		if match, _, _ := argon2id.CheckHash("correct horse batteries", hash); match {
+			t.Error("argon2id.CheckHash accepted a wrong password against our hash")
+		}
+	}
+	for range cap(h.slots) {
+		w := <-h.slots
+		if w.Size() != 0 && w.Size() != cheap.MemoryKiB {
+			t.Errorf("a slot's work area holds %d KiB, want 0 or %d", w.Size(), cheap.MemoryKiB)
+		}
+		defer func() { h.slots <- w }()
+	}
+}
 
 func TestHasherVerify(t *testing.T) {
 	t.Parallel()
@@ -105,12 +143,13 @@ func TestLoginSameAnswer(t *testing.T) {
 // fillSlots holds every hashing slot until the test ends.
 func fillSlots(t *testing.T, h *hasher) {
 	t.Helper()
+	held := make([]*argon2.Work, 0, cap(h.slots))
 	for range cap(h.slots) {
-		h.slots <- struct{}{}
+		held = append(held, <-h.slots)
 	}
 	t.Cleanup(func() {
-		for range cap(h.slots) {
-			<-h.slots
+		for _, w := range held {
+			h.slots <- w
 		}
 	})
 }
@@ -169,8 +208,9 @@ func TestLoginBusy(t *testing.T) {
 	f.createUser(t, "ada@example.com")
 	f.svc.hasher.wait = 50 * time.Millisecond
 	ctx := context.Background()
+	held := make([]*argon2.Work, 0, cap(f.svc.hasher.slots))
 	for range cap(f.svc.hasher.slots) {
-		f.svc.hasher.slots <- struct{}{}
+		held = append(held, <-f.svc.hasher.slots)
 	}
 
 	_, err := f.svc.Login(ctx, Credentials{Username: "ada@example.com", Password: password}, client, nil)
@@ -192,12 +232,12 @@ func TestLoginBusy(t *testing.T) {
 		t.Errorf("a cancelled request waiting for a slot: got %v, want %v", err, context.Canceled)
 	}
 
-	<-f.svc.hasher.slots
+	f.svc.hasher.slots <- held[0]
 	if _, err := f.svc.Login(ctx, Credentials{Username: "ada@example.com", Password: password}, client, nil); err != nil {
 		t.Errorf("login with a slot free: got %v, want no error", err)
 	}
-	for range cap(f.svc.hasher.slots) - 1 {
-		<-f.svc.hasher.slots
+	for _, w := range held[1:] {
+		f.svc.hasher.slots <- w
 	}
 	// A busy login is not a failed login: it must not count towards the throttle.
 	n, _, err := f.store.CountFailures(ctx, accountKey("ada@example.com", client.IP), f.clock.Now().Add(-time.Hour))

@@ -6,7 +6,11 @@ import (
 	"errors"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -29,7 +33,8 @@ var errBadJSON = &models.Error{Kind: models.BadRequest, Code: "bad_request",
 // A JSON body is read whole — so a body over the route's limit is 413
 // even when the value it starts with is short — and must be exactly one
 // value: trailing data is 400 (contract §9). Echo's binder would stop
-// reading after the first value.
+// reading after the first value. A form keeps only what dst reads (see
+// bindForm).
 func bind(c echo.Context, dst any) error {
 	req := c.Request()
 	mediaType := ""
@@ -42,10 +47,13 @@ func bind(c echo.Context, dst any) error {
 		}
 	}
 	var err error
-	if mediaType == echo.MIMEApplicationJSON {
+	switch mediaType {
+	case echo.MIMEApplicationJSON:
 		err = bindJSON(req.Body, dst)
-	} else {
-		err = (&echo.DefaultBinder{}).BindBody(c, dst)
+	case echo.MIMEApplicationForm, echo.MIMEMultipartForm:
+		err = bindForm(c, mediaType == echo.MIMEMultipartForm, dst)
+	default:
+		err = (&echo.DefaultBinder{}).BindBody(c, dst) // no body: binds nothing
 	}
 	if tooLarge(err) {
 		return echo.ErrStatusRequestEntityTooLarge
@@ -69,6 +77,92 @@ func bindJSON(body io.Reader, dst any) error {
 		return errTrailingData
 	}
 	return nil
+}
+
+// bindForm reads a URL-encoded or multipart body as Echo's binder would
+// (the same parsing, errors and binding), then keeps of it only the fields
+// dst reads — its form tags — and "next", the hidden field a form page
+// may carry and the handlers and the error handler read with FormValue;
+// each kept key and value is copied. Why: net/http parses a form into
+// strings that share the whole body's memory, so one short field kept
+// would keep the whole 64 KiB body alive while its login waits up to 3 s
+// for a hashing slot — under a flood of the largest logins, 500 bodies
+// held at once (issue 18). Now what waits is the fields' own bytes, and
+// the body is garbage before the wait.
+func bindForm(c echo.Context, isMultipart bool, dst any) error {
+	req := c.Request()
+	var err error
+	if isMultipart {
+		err = req.ParseMultipartForm(multipartMemory)
+	} else {
+		err = req.ParseForm()
+	}
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, err.Error()).SetInternal(err) // worded by handleError
+	}
+	keep := formFields(reflect.TypeOf(dst), map[string]bool{"next": true})
+	copies := map[string]string{} // one copy of a value in Form, PostForm and MultipartForm
+	req.PostForm = copyFields(req.PostForm, keep, copies)
+	req.Form = copyFields(req.Form, keep, copies)
+	if req.MultipartForm != nil {
+		_ = req.MultipartForm.RemoveAll() // no route takes files: nothing to keep on disk
+		req.MultipartForm = &multipart.Form{Value: copyFields(req.MultipartForm.Value, keep, copies)}
+	}
+	return (&echo.DefaultBinder{}).BindBody(c, dst) // parsed already: binds the copies
+}
+
+// multipartMemory is how much of a multipart body is held in memory
+// (Echo's default); the body limits (64 KiB, 1 MiB) are far below it.
+const multipartMemory = 32 << 20
+
+// formFields adds to names the form tags of the struct t (or *t) points
+// to, as Echo's binder reads them: tagged fields, and the fields of
+// untagged struct fields (embedded ones). For anything but a struct it
+// returns nil: keep everything.
+func formFields(t reflect.Type, names map[string]bool) map[string]bool {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return nil
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("form"), ",")
+		switch {
+		case name != "" && name != "-":
+			names[name] = true
+		case name == "" && f.Type.Kind() == reflect.Struct:
+			formFields(f.Type, names)
+		}
+	}
+	return names
+}
+
+// copyFields returns the values whose keys are in keep (all of them for a
+// nil keep), keys and values copied out of the body's memory; copies
+// remembers the copies made, so a value in several maps is copied once.
+func copyFields(values url.Values, keep map[string]bool, copies map[string]string) url.Values {
+	clone := func(s string) string {
+		c, ok := copies[s]
+		if !ok {
+			c = strings.Clone(s)
+			copies[s] = c
+		}
+		return c
+	}
+	out := make(url.Values, len(keep))
+	for k, vs := range values {
+		if keep != nil && !keep[k] {
+			continue
+		}
+		cp := make([]string, len(vs))
+		for i, v := range vs {
+			cp[i] = clone(v)
+		}
+		out[clone(k)] = cp
+	}
+	return out
 }
 
 // tooLarge reports whether err is a body over its limit: a chunked body
