@@ -188,7 +188,6 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	go a.sweep(ctx)
 	// The outbox sender: every instance runs one; they share the table
 	// without sending a mail twice (outbox, models.Store.ClaimMails).
 	sender, err := outbox.New(a.store, a.cfg, time.Now, a.log, a.auth.PrepareMail, outbox.Options{})
@@ -205,6 +204,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go a.sweep(ctx, firstSweepAfter)
 	select {
 	case err := <-errc:
 		return err
@@ -222,20 +222,34 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	return nil
 }
 
-// sweep deletes dead sessions every ten minutes.
-func (a *app) sweep(ctx context.Context) {
-	tick := time.NewTicker(10 * time.Minute)
-	defer tick.Stop()
+// firstSweepAfter is how long a server serves before its first sweep:
+// the sweep starts after the server is ready (contract §13), so a
+// backlog of dead rows never delays a start, and instances restarted
+// together do not all sweep at the same moment as they come up.
+const firstSweepAfter = 10 * time.Second
+
+// sweep runs the sweep (auth.Service.Sweep) first after first, then
+// every ten minutes, logging what each table gave up and which failed.
+func (a *app) sweep(ctx context.Context, first time.Duration) {
+	wait := time.NewTimer(first)
+	defer wait.Stop()
 	for {
-		if n, err := a.auth.Sweep(ctx); err != nil {
-			a.log.Warn("session sweep failed", "err", err)
-		} else if n > 0 {
-			a.log.Info("session sweep", "ended", n)
-		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-wait.C:
 		}
+		for _, t := range a.auth.Sweep(ctx) {
+			switch {
+			case t.Err != nil && ctx.Err() == nil:
+				a.log.Warn("sweep failed", "table", t.Table, "deleted", t.Deleted, "err", t.Err)
+			case t.Deleted > 0:
+				a.log.Info("sweep", "table", t.Table, "deleted", t.Deleted)
+			}
+		}
+		wait.Reset(sweepEvery)
 	}
 }
+
+// sweepEvery is the time between two sweeps.
+const sweepEvery = 10 * time.Minute

@@ -90,10 +90,8 @@ func (s *Store) DeleteEmailLinks(ctx context.Context, userID uint64, purpose str
 
 // DeleteExpiredEmailLinks drops links that expired before now.
 func (s *Store) DeleteExpiredEmailLinks(ctx context.Context, now time.Time) (int64, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB { return db.Where("expires_at <= ?", now.UTC()).Delete(&EmailLink{}) })
-	return res.RowsAffected, failed("sweep links", res.Error)
+	return sweepRows[uint64](ctx, s, sweep{op: "sweep links", table: "email_links", key: "id",
+		where: "expires_at <= ?", args: []any{now}})
 }
 
 // MarkEmailVerified marks the user's address verified, if it is still

@@ -40,6 +40,9 @@ type Store struct {
 	// applied every write committed anywhere in the cluster (caller.go).
 	galera bool
 	caller callerQueries
+	// sweepBatch and sweepPause bound the sweeps' batches (sweep.go).
+	sweepBatch int
+	sweepPause time.Duration
 }
 
 // Open connects to databaseURL: sqlite://relative/path.db,
@@ -66,7 +69,7 @@ func Open(databaseURL string, timeout time.Duration) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	s := &Store{db: db, dialect: dialector.Name(), timeout: timeout}
+	s := &Store{db: db, dialect: dialector.Name(), timeout: timeout, sweepBatch: DefaultSweepBatch, sweepPause: DefaultSweepPause}
 	if s.dialect == "sqlite" {
 		// One writer at a time is SQLite's model; a single connection turns
 		// "database is locked" races into an orderly queue. The hot-path
