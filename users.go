@@ -76,14 +76,14 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		}
 		fmt.Fprintf(stdout, "created user %d %s (%s)\n", u.ID, printable(u.Email), printable(u.Scopes))
 	case "list":
-		users, err := a.auth.Users(ctx)
-		if err != nil {
-			return err
-		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tSCOPES\tDISABLED")
-		for _, u := range users {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%t\n", u.ID, printable(u.Email), printable(u.FullName), printable(u.Scopes), u.Disabled)
+		err := a.auth.EachUser(ctx, func(u *models.User) error {
+			_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%t\n", u.ID, printable(u.Email), printable(u.FullName), printable(u.Scopes), u.Disabled)
+			return err
+		})
+		if err != nil {
+			return err
 		}
 		return tw.Flush()
 	case "disable", "enable":

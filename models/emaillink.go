@@ -120,17 +120,21 @@ func (s *Store) MarkEmailVerified(ctx context.Context, userID uint64, email stri
 func (s *Store) ChangeEmail(ctx context.Context, userID uint64, email string) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Model(&User{}).Where("id = ?", userID).
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		res := tx.Model(&User{}).Where("id = ?", userID).
 			Updates(map[string]any{"email": CanonicalEmail(email), "email_verified": true})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return ErrNotFound
+		}
+		return reindexUser(tx, userID) // the search index follows, in the same transaction
 	})
-	if errors.Is(res.Error, gorm.ErrDuplicatedKey) {
+	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return ErrEmailTaken
 	}
-	if res.Error == nil && res.RowsAffected == 0 {
-		return ErrNotFound
-	}
-	return failed("change email", res.Error)
+	return failed("change email", err)
 }
 
 // loginSeen is SeenLogin's query: two EXISTS that each stop at their

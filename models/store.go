@@ -201,11 +201,14 @@ func (s *Store) migrate(db *gorm.DB) error {
 			return fmt.Errorf("migrate: fill users.linked_providers: %w", err)
 		}
 	}
+	if err := fillSearchTerms(db); err != nil {
+		return fmt.Errorf("migrate: fill user_search_terms: %w", err)
+	}
 	return nil
 }
 
 var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Identity{}, &OAuthState{}, &SigningKey{}, &RefreshToken{},
-	&TOTP{}, &RecoveryCode{}, &PendingLogin{}, &Mail{}, &EmailLink{}}
+	&TOTP{}, &RecoveryCode{}, &PendingLogin{}, &Mail{}, &EmailLink{}, &SearchTerm{}}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

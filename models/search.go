@@ -1,0 +1,234 @@
+package models
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"gorm.io/gorm"
+)
+
+// The user search (contract §13): q matches a user whose email starts
+// with q, whose name has a word that starts with q (ASCII letters
+// case-folded in both), or whose id is q — answered from an index, never
+// by reading every user.
+//
+// Neither database can answer "a word of the name starts with q" from an
+// index on users itself, and the two have no full-text search in common,
+// so the index is a table of its own, user_search_terms: for each user,
+// the email and every tail of the name that starts at a word ("ada
+// lovelace byron", "lovelace byron", "byron"), folded (searchTerms). A
+// search is then one range of its (term, user_id) index: term ≥ q and
+// term < q's successor (prefixEnd) — a prefix match in byte order, which
+// is code point order on both databases (SQLite's BINARY collation,
+// MariaDB's utf8mb4_bin), so no LIKE, no collation and no case function
+// stands between the query and the index. The tails let a query of
+// several words ("ada love") match too.
+//
+// The terms are rewritten in the same transaction as every write of a
+// user's email or name (reindexUser: CreateUser, CreateUserWithIdentity,
+// ApplyUserChanges, ChangeEmail, ImportUsers), so the index is never
+// behind the users it describes. Migrate fills it once for users made
+// before it existed (fillSearchTerms).
+
+// SearchTerm is one row of the search index: a folded term and the user
+// it leads to.
+type SearchTerm struct {
+	UserID uint64 `gorm:"primaryKey;autoIncrement:false;index:idx_user_search_terms_term,priority:2"`
+	Term   string `gorm:"primaryKey;size:254;index:idx_user_search_terms_term,priority:1"`
+}
+
+// TableName is "user_search_terms".
+func (SearchTerm) TableName() string { return "user_search_terms" }
+
+// maxTerm bounds a term, in characters (the column's size).
+const maxTerm = 254
+
+// foldSearch is how terms and queries are compared: ASCII letters
+// lower-cased (as CanonicalEmail; Unicode case mapping would merge
+// strings that differ), runs of white space made one space, trimmed.
+func foldSearch(s string) string {
+	return strings.Join(strings.Fields(CanonicalEmail(s)), " ")
+}
+
+// searchTerms returns the search index's terms of a user with email and
+// name: the email, and each tail of the folded name that starts at a word
+// (a letter or digit after anything else), without repeats.
+func searchTerms(email, name string) []string {
+	terms := []string{clip(CanonicalEmail(email))}
+	name = foldSearch(name)
+	inWord := false
+	for i, r := range name {
+		word := unicode.IsLetter(r) || unicode.IsDigit(r)
+		if word && !inWord {
+			if t := clip(name[i:]); t != terms[0] && !containsString(terms, t) {
+				terms = append(terms, t)
+			}
+		}
+		inWord = word
+	}
+	return terms
+}
+
+// clip cuts s to maxTerm characters: a longer prefix still matches.
+func clip(s string) string {
+	if utf8.RuneCountInString(s) <= maxTerm {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == maxTerm {
+			return s[:i]
+		}
+		n++
+	}
+	return s
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// prefixEnd returns the least string greater than every string that
+// starts with p: p with its last character moved on by one (characters
+// that cannot move on are dropped first). "" means there is none: every
+// string from p on matches.
+func prefixEnd(p string) string {
+	for p != "" {
+		r, size := utf8.DecodeLastRuneInString(p)
+		p = p[:len(p)-size]
+		switch {
+		case r == utf8.MaxRune || r == utf8.RuneError:
+			continue
+		case r == 0xD7FF: // the surrogates are no characters
+			return p + string(rune(0xE000))
+		default:
+			return p + string(r+1)
+		}
+	}
+	return ""
+}
+
+// reindexUser rewrites the search terms of user id from its row, in tx:
+// the one way the index follows a change of email or name.
+func reindexUser(tx *gorm.DB, id uint64) error {
+	var u User
+	if err := tx.Select("id", "email", "full_name").Take(&u, id).Error; err != nil {
+		return err
+	}
+	if err := tx.Where("user_id = ?", id).Delete(&SearchTerm{}).Error; err != nil {
+		return err
+	}
+	return insertTerms(tx, []User{u})
+}
+
+// insertTerms adds the search terms of users (new to the index) in tx.
+func insertTerms(tx *gorm.DB, users []User) error {
+	rows := make([]SearchTerm, 0, 3*len(users))
+	for _, u := range users {
+		for _, t := range searchTerms(u.Email, u.FullName) {
+			rows = append(rows, SearchTerm{UserID: u.ID, Term: t})
+		}
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	return tx.CreateInBatches(rows, 500).Error
+}
+
+// fillSearchTerms indexes the users that have no search terms yet because
+// they were made before the index existed (or a fill was interrupted):
+// those with an id above the highest indexed one — every write since
+// indexes its user at once, so there are none below — a thousand at a
+// time, each batch its own transaction (small write sets on a cluster).
+// When the index is complete it costs two index lookups.
+func fillSearchTerms(db *gorm.DB) error {
+	db = db.Session(&gorm.Session{NewDB: true}) // each statement from a clean slate (migrate's db carries table options)
+	var from uint64
+	if err := db.Raw("SELECT COALESCE(MAX(user_id), 0) FROM user_search_terms").Scan(&from).Error; err != nil {
+		return err
+	}
+	for {
+		var users []User
+		if err := db.Select("id", "email", "full_name").Where("id > ?", from).Order("id").Limit(1000).Find(&users).Error; err != nil {
+			return err
+		}
+		if len(users) == 0 {
+			return nil
+		}
+		if err := db.Transaction(func(tx *gorm.DB) error { return insertTerms(tx, users) }); err != nil {
+			return err
+		}
+		from = users[len(users)-1].ID
+	}
+}
+
+// UserQuery asks for one page of users (contract §3 and §13): those q
+// matches (every user when q is empty), in id order, after the user with
+// id After, skipping Offset of them.
+type UserQuery struct {
+	Q      string
+	After  uint64
+	Offset int
+	Limit  int
+}
+
+// UserPage is one page of a user search: the users, how many match in
+// all, and whether more follow the last one.
+type UserPage struct {
+	Users []User
+	Total int64
+	More  bool
+}
+
+// ListUsers answers a user search (UserQuery) from the search index.
+func (s *Store) ListUsers(ctx context.Context, uq UserQuery) (UserPage, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	match, args := matchUsers(uq.Q)
+	db := s.db.WithContext(ctx)
+	var page UserPage
+	count := "SELECT COUNT(*) FROM users"
+	if match != "" {
+		count = "SELECT COUNT(DISTINCT user_id) FROM user_search_terms WHERE " + match
+	}
+	if err := db.Raw(count, args...).Scan(&page.Total).Error; err != nil {
+		return UserPage{}, failed("count users", err)
+	}
+	q := db.Where("id > ?", uq.After)
+	if match != "" {
+		q = q.Where("id IN (SELECT user_id FROM user_search_terms WHERE "+match+")", args...)
+	}
+	if err := q.Order("id").Limit(uq.Limit + 1).Offset(uq.Offset).Find(&page.Users).Error; err != nil {
+		return UserPage{}, failed("list users", err)
+	}
+	if len(page.Users) > uq.Limit {
+		page.Users, page.More = page.Users[:uq.Limit], true
+	}
+	return page, nil
+}
+
+// matchUsers returns the condition on user_search_terms that q asks for,
+// and its arguments; "" when q is empty (every user).
+func matchUsers(q string) (string, []any) {
+	q = clip(foldSearch(q))
+	if q == "" {
+		return "", nil
+	}
+	match, args := "term >= ?", []any{q}
+	if end := prefixEnd(q); end != "" {
+		match, args = match+" AND term < ?", append(args, end)
+	}
+	match = "(" + match + ")"
+	if id, err := strconv.ParseUint(q, 10, 63); err == nil { // ids fit a signed BIGINT
+		match, args = match+" OR user_id = ?", append(args, id)
+	}
+	return match, args
+}
