@@ -6,6 +6,7 @@
 //	gatehouse user list | disable E | enable E | passwd E --password-stdin
 //	gatehouse user scopes E "SCOPES"
 //	gatehouse user reset-2fa E
+//	gatehouse user import FILE|- [--dry-run] | export
 //	gatehouse keys list | rotate | retire KID
 package main
 
@@ -111,6 +112,8 @@ const usage = `usage: gatehouse [serve] [--addr A] [--base-url U] [--database-ur
        gatehouse user disable E | enable E | reset-2fa E   (reset-2fa: two-factor off, sessions ended)
        gatehouse user passwd E --password-stdin
        gatehouse user scopes E "SCOPES"   (spaces or commas, e.g. "user:read,admin:write")
+       gatehouse user import FILE|- [--dry-run]   (JSON Lines; docs/import.md)
+       gatehouse user export   (JSON Lines with password hashes, to standard output)
        gatehouse keys list | rotate | retire KID   (token signing keys: retire ends a key's tokens at once)`
 
 // app is the opened, migrated application.

@@ -70,8 +70,8 @@ func (h *hasher) hash(ctx context.Context, password string) (string, error) {
 }
 
 // verify reports whether password matches hash, and whether hash was made
-// with other parameters than the configured ones (so it should be
-// re-hashed). An empty hash (no password set) is checked against the
+// with other parameters than the configured ones, or is an imported
+// bcrypt hash (so it should be re-hashed). An empty hash (no password set) is checked against the
 // dummy and never matches, in the same time.
 func (h *hasher) verify(ctx context.Context, password, hash string) (match, stale bool, err error) {
 	release, err := h.acquire(ctx)
@@ -82,6 +82,10 @@ func (h *hasher) verify(ctx context.Context, password, hash string) (match, stal
 	if hash == "" {
 		_, _, _ = argon2id.CheckHash(password, h.dummy)
 		return false, false, nil
+	}
+	if isBcrypt(hash) { // an imported hash (bcrypt.go): always stale, so a good login upgrades it
+		match, err := verifyBcrypt(password, hash)
+		return match, true, err
 	}
 	match, params, err := argon2id.CheckHash(password, hash)
 	if err != nil {
