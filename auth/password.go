@@ -85,7 +85,7 @@ func (h *hasher) verify(ctx context.Context, password, hash string) (match, stal
 	}
 	if isBcrypt(hash) { // an imported hash (bcrypt.go): always stale, so a good login upgrades it
 		match, err := verifyBcrypt(password, hash)
-		return match, true, err
+		return match, err == nil, err
 	}
 	match, params, err := argon2id.CheckHash(password, hash)
 	if err != nil {
