@@ -108,12 +108,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 const usage = `usage: gatehouse [serve] [--addr A] [--base-url U] [--database-url D]
        gatehouse migrate
        gatehouse user add --email E --name N [--scopes "user:read user:write"] [--admin] --password-stdin
-       gatehouse user list
+       gatehouse user list | export | import FILE|- [--dry-run]   (export, import: JSON Lines, docs/import.md)
        gatehouse user disable E | enable E | reset-2fa E   (reset-2fa: two-factor off, sessions ended)
        gatehouse user passwd E --password-stdin
        gatehouse user scopes E "SCOPES"   (spaces or commas, e.g. "user:read,admin:write")
-       gatehouse user import FILE|- [--dry-run]   (JSON Lines; docs/import.md)
-       gatehouse user export   (JSON Lines with password hashes, to standard output)
        gatehouse keys list | rotate | retire KID   (token signing keys: retire ends a key's tokens at once)`
 
 // app is the opened, migrated application.

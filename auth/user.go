@@ -335,10 +335,10 @@ func (s *Service) EachUser(ctx context.Context, each func(*models.User) error) e
 				return err
 			}
 		}
-		if !page.More {
+		if page.Next == 0 {
 			return nil
 		}
-		q.After = page.Users[len(page.Users)-1].ID
+		q.After = page.Next
 	}
 }
 

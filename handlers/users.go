@@ -29,17 +29,20 @@ const (
 )
 
 // usersPage is the data of users.html and the body of GET /api/users.
-// Next is the cursor of the page after this one (null on the last).
+// Total counts the matches up to 10,000 (models.CountCap); TotalExact is
+// false when more match. Next is the cursor of the page after this one
+// (null on the last).
 type usersPage struct {
-	Items    []models.UserView `json:"items"`
-	Total    int64             `json:"total"`
-	Page     int               `json:"page"`
-	PerPage  int               `json:"per_page"`
-	Next     *string           `json:"next"`
-	Q        string            `json:"-"`
-	PrevURL  string            `json:"-"`
-	NextURL  string            `json:"-"`
-	FirstURL string            `json:"-"` // on a page reached by a cursor
+	Items      []models.UserView `json:"items"`
+	Total      int64             `json:"total"`
+	TotalExact bool              `json:"total_exact"`
+	Page       int               `json:"page"`
+	PerPage    int               `json:"per_page"`
+	Next       *string           `json:"next"`
+	Q          string            `json:"-"`
+	PrevURL    string            `json:"-"`
+	NextURL    string            `json:"-"`
+	FirstURL   string            `json:"-"` // on a page reached by a cursor
 }
 
 // userPage is the data of user.html and the body of GET /api/users/{id}:
@@ -154,8 +157,9 @@ func paging(c echo.Context) (page, perPage int, after uint64, err error) {
 // admin:read: one page of the users q matches (contract §13: an email
 // that starts with q, a name with a word that starts with q, or the id q;
 // every user when q is empty), in id order, with the total that match
-// and next, the cursor of the following page (after=…), which the
-// page's "Next" link follows too.
+// (counted up to 10,000: total_exact says whether more do) and next, the
+// cursor of the following page (after=…), which the page's "Next" link
+// follows too.
 func (h *handler) listUsers(c echo.Context) error {
 	q := strings.TrimSpace(c.QueryParam("q"))
 	page, perPage, after, err := paging(c)
@@ -167,7 +171,8 @@ func (h *handler) listUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	data := usersPage{Items: make([]models.UserView, 0, len(res.Users)), Total: res.Total, Page: page, PerPage: perPage, Q: q}
+	data := usersPage{Items: make([]models.UserView, 0, len(res.Users)), Total: res.Total, TotalExact: res.TotalExact,
+		Page: page, PerPage: perPage, Q: q}
 	for i := range res.Users {
 		data.Items = append(data.Items, res.Users[i].View())
 	}
@@ -193,8 +198,8 @@ func (h *handler) listUsers(c echo.Context) error {
 	case page > 1:
 		data.PrevURL = link("page", strconv.Itoa(page-1))
 	}
-	if res.More {
-		next := encodeCursor(res.Users[len(res.Users)-1].ID)
+	if res.Next != 0 {
+		next := encodeCursor(res.Next)
 		data.Next = &next
 		data.NextURL = link("after", next)
 	}

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"strings"
 	"unicode"
@@ -180,55 +181,114 @@ type UserQuery struct {
 	Limit  int
 }
 
-// UserPage is one page of a user search: the users, how many match in
-// all, and whether more follow the last one.
+// UserPage is one page of a user search: the users; how many match in
+// all, counted up to CountCap (TotalExact false: more than that); and
+// Next, the id the following page starts after (0: this is the last).
+// A page of a search whose matches are far apart may hold fewer than
+// Limit users and still have a Next (see walkWindow); only Next 0 ends.
 type UserPage struct {
-	Users []User
-	Total int64
-	More  bool
+	Users      []User
+	Total      int64
+	TotalExact bool
+	Next       uint64
 }
 
-// ListUsers answers a user search (UserQuery) from the search index.
+// CountCap is how far a search counts its matches. Counting costs as
+// many index entries as it counts — a quarter of a second for a million
+// on SQLite — so a search stops at the number of matches paging can
+// reach (page × per_page ≤ 10,000) and says the total is at least that.
+const CountCap = 10_000
+
+// walkWindow is how many ids a search with more than CountCap matches
+// reads for one page after a cursor. Such a search walks users in id
+// order and asks the index about each (the matches are many, so the walk
+// finds a page soon); where the matches thin out, the window keeps one
+// request from walking a million users in vain: the page then ends early
+// with a Next at the window's end.
+const walkWindow = 50_000
+
+// ListUsers answers a user search (UserQuery) from the search index:
+//
+//   - the count: at most CountCap+1 distinct users from the range of
+//     user_search_terms' (term, user_id) index that q names (or of users'
+//     primary key when q is empty);
+//   - with at most CountCap matches, the page is read through the id list
+//     that range gives (no more than CountCap ids);
+//   - with more, users are walked in id order from the cursor, each
+//     probed on the index's (user_id, term) primary key, within
+//     walkWindow ids.
 func (s *Store) ListUsers(ctx context.Context, uq UserQuery) (UserPage, error) {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	match, args := matchUsers(uq.Q)
 	db := s.db.WithContext(ctx)
+	m := matchUsers(uq.Q)
 	var page UserPage
-	count := "SELECT COUNT(*) FROM users"
-	if match != "" {
-		count = "SELECT COUNT(DISTINCT user_id) FROM user_search_terms WHERE " + match
+	count := fmt.Sprintf("SELECT COUNT(*) FROM (SELECT 1 FROM users LIMIT %d) c", CountCap+1)
+	if m.terms != "" {
+		count = fmt.Sprintf("SELECT COUNT(*) FROM (SELECT DISTINCT user_id FROM user_search_terms WHERE %s LIMIT %d) c", m.terms, CountCap+1)
 	}
-	if err := db.Raw(count, args...).Scan(&page.Total).Error; err != nil {
+	if err := db.Raw(count, m.args...).Scan(&page.Total).Error; err != nil {
 		return UserPage{}, failed("count users", err)
 	}
-	q := db.Where("id > ?", uq.After)
-	if match != "" {
-		q = q.Where("id IN (SELECT user_id FROM user_search_terms WHERE "+match+")", args...)
+	page.TotalExact = page.Total <= CountCap
+	page.Total = min(page.Total, CountCap)
+
+	q := db.Table("users").Where("users.id > ?", uq.After)
+	windowEnd := uint64(0)
+	switch {
+	case m.terms == "":
+	case page.TotalExact:
+		q = q.Where("users.id IN (SELECT user_id FROM user_search_terms WHERE "+m.terms+")", m.args...)
+	default:
+		q = q.Where("EXISTS (SELECT 1 FROM user_search_terms k WHERE k.user_id = users.id AND "+m.termsOnly+")", m.termArgs...)
+		if uq.Offset == 0 {
+			windowEnd = uq.After + walkWindow
+			q = q.Where("users.id <= ?", windowEnd)
+		}
 	}
-	if err := q.Order("id").Limit(uq.Limit + 1).Offset(uq.Offset).Find(&page.Users).Error; err != nil {
+	if err := q.Order("users.id").Limit(uq.Limit + 1).Offset(uq.Offset).Find(&page.Users).Error; err != nil {
 		return UserPage{}, failed("list users", err)
 	}
-	if len(page.Users) > uq.Limit {
-		page.Users, page.More = page.Users[:uq.Limit], true
+	switch {
+	case len(page.Users) > uq.Limit:
+		page.Users = page.Users[:uq.Limit]
+		page.Next = page.Users[uq.Limit-1].ID
+	case windowEnd != 0:
+		var last uint64
+		if err := db.Raw("SELECT COALESCE(MAX(id), 0) FROM users").Scan(&last).Error; err != nil {
+			return UserPage{}, failed("list users", err)
+		}
+		if windowEnd < last {
+			page.Next = windowEnd
+		}
 	}
 	return page, nil
 }
 
-// matchUsers returns the condition on user_search_terms that q asks for,
-// and its arguments; "" when q is empty (every user).
-func matchUsers(q string) (string, []any) {
+// userMatch is the condition on user_search_terms a query asks for:
+// terms with args (the range of terms, or the id), and termsOnly with
+// termArgs (the range alone, for a probe of one user's terms). terms is
+// "" for an empty query (every user).
+type userMatch struct {
+	terms, termsOnly string
+	args, termArgs   []any
+}
+
+// matchUsers returns the condition on user_search_terms that q asks for.
+func matchUsers(q string) userMatch {
 	q = clip(foldSearch(q))
 	if q == "" {
-		return "", nil
+		return userMatch{}
 	}
-	match, args := "term >= ?", []any{q}
+	m := userMatch{termsOnly: "term >= ?", termArgs: []any{q}}
 	if end := prefixEnd(q); end != "" {
-		match, args = match+" AND term < ?", append(args, end)
+		m.termsOnly, m.termArgs = m.termsOnly+" AND term < ?", append(m.termArgs, end)
 	}
-	match = "(" + match + ")"
+	m.termsOnly = "(" + m.termsOnly + ")"
+	m.terms, m.args = m.termsOnly, m.termArgs
 	if id, err := strconv.ParseUint(q, 10, 63); err == nil { // ids fit a signed BIGINT
-		match, args = match+" OR user_id = ?", append(args, id)
+		m.terms, m.args = "("+m.terms+" OR user_id = ?)", append(append([]any{}, m.termArgs...), id)
+		m.termsOnly, m.termArgs = "("+m.termsOnly+" OR k.user_id = ?)", append(append([]any{}, m.termArgs...), id)
 	}
-	return match, args
+	return m
 }

@@ -2,6 +2,7 @@ package models
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"testing"
 
@@ -119,6 +120,72 @@ func TestSearchUsers(t *testing.T) {
 		}
 		if diff := cmp.Diff([]string{"elodie@example.fr"}, search("dupont")); diff != "" {
 			t.Errorf("after Migrate filled the index (-want +got):\n%s", diff)
+		}
+	})
+}
+
+// TestSearchManyMatches checks a search with more matches than it counts
+// (CountCap): the total says "at least 10,000", and a walk by Next in id
+// order still gives every match exactly once — across a long stretch of
+// ids with no match (walkWindow), through pages that end early — and
+// then ends.
+func TestSearchManyMatches(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		var batch []User
+		for i := range CountCap + 5 {
+			batch = append(batch, User{Email: fmt.Sprintf("many%05d@example.com", i), FullName: "Many", Scopes: "user:read"})
+			if len(batch) == ImportBatch || i == CountCap+4 {
+				if _, err := s.ImportUsers(ctx, batch, false); err != nil {
+					t.Fatal(err)
+				}
+				batch = batch[:0]
+			}
+		}
+		late := User{ID: 3*walkWindow + 17, Email: "many-late@example.com", FullName: "Many Late", Scopes: "user:read"}
+		if err := s.db.Create(&late).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := insertTerms(s.db, []User{late}); err != nil {
+			t.Fatal(err)
+		}
+		addUser(t, s, "other@example.com", "Someone Else") // after the late one, and no match
+
+		q := UserQuery{Q: "many", Limit: 100}
+		seen := map[uint64]bool{}
+		var last uint64
+		for pages := 0; ; pages++ {
+			if pages > 200 {
+				t.Fatal("the walk did not end")
+			}
+			page, err := s.ListUsers(ctx, q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if page.Total != CountCap || page.TotalExact {
+				t.Fatalf("total: got %d (exact %v), want %d, not exact", page.Total, page.TotalExact, CountCap)
+			}
+			for _, u := range page.Users {
+				if u.ID <= last || seen[u.ID] {
+					t.Fatalf("user %d after %d: out of order or twice", u.ID, last)
+				}
+				seen[u.ID], last = true, u.ID
+			}
+			if page.Next == 0 {
+				break
+			}
+			q.After = page.Next
+		}
+		if len(seen) != CountCap+6 || !seen[late.ID] {
+			t.Errorf("the walk saw %d users (the late one: %v), want %d", len(seen), seen[late.ID], CountCap+6)
+		}
+		page, err := s.ListUsers(ctx, UserQuery{Q: "many", Offset: 9_900, Limit: 100})
+		if err != nil || len(page.Users) != 100 || page.Users[0].Email != "many09900@example.com" {
+			t.Errorf("the last page paging reaches: %d users from %v (%v)", len(page.Users), page.Users, err)
+		}
+		all, err := s.ListUsers(ctx, UserQuery{Limit: 10})
+		if err != nil || all.Total != CountCap || all.TotalExact || all.Next != all.Users[9].ID {
+			t.Errorf("every user: total %d exact %v next %d (%v)", all.Total, all.TotalExact, all.Next, err)
 		}
 	})
 }
