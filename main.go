@@ -243,9 +243,9 @@ func (a *app) sweep(ctx context.Context, first time.Duration) {
 		for _, t := range a.auth.Sweep(ctx) {
 			switch {
 			case t.Err != nil && ctx.Err() == nil:
-				a.log.Warn("sweep failed", "table", t.Table, "deleted", t.Deleted, "err", t.Err)
+				a.log.Warn("sweep failed", "table", t.Table, "deleted", t.Deleted, "took", t.Took.Round(time.Millisecond), "err", t.Err)
 			case t.Deleted > 0:
-				a.log.Info("sweep", "table", t.Table, "deleted", t.Deleted)
+				a.log.Info("sweep", "table", t.Table, "deleted", t.Deleted, "took", t.Took.Round(time.Millisecond))
 			}
 		}
 		wait.Reset(sweepEvery)

@@ -135,6 +135,7 @@ const mailRetention = 7 * 24 * time.Hour
 type Swept struct {
 	Table   string
 	Deleted int64
+	Took    time.Duration
 	Err     error
 }
 
@@ -171,8 +172,9 @@ func (s *Service) Sweep(ctx context.Context) []Swept {
 	}
 	out := make([]Swept, 0, len(tables))
 	for _, t := range tables {
+		start := time.Now()
 		n, err := t.sweep()
-		out = append(out, Swept{Table: t.name, Deleted: n, Err: err})
+		out = append(out, Swept{Table: t.name, Deleted: n, Took: time.Since(start), Err: err})
 	}
 	return out
 }
