@@ -130,7 +130,6 @@ func readLine(in *bufio.Reader) ([]byte, error) {
 		if len(line)+len(part) <= maxImportLine {
 			line = append(line, part...)
 		} else {
-			line = line[:0:0]
 			for more && err == nil {
 				_, more, err = in.ReadLine()
 			}
