@@ -240,7 +240,10 @@ func (s *Store) ListUsers(ctx context.Context, uq UserQuery) (UserPage, error) {
 	case page.TotalExact:
 		q = q.Where("users.id IN (SELECT user_id FROM user_search_terms WHERE "+m.terms+")", m.args...)
 	default:
-		q = q.Where("EXISTS (SELECT 1 FROM user_search_terms k WHERE k.user_id = users.id AND "+m.termsOnly+")", m.termArgs...)
+		// A scalar subquery, not EXISTS: MariaDB turns an EXISTS into a
+		// semi-join and materialises every match of the range first (7 s
+		// for a million); a scalar subquery stays a probe per user.
+		q = q.Where("(SELECT 1 FROM user_search_terms k WHERE k.user_id = users.id AND "+m.termsOnly+" LIMIT 1) IS NOT NULL", m.termArgs...)
 		if uq.Offset == 0 {
 			windowEnd = uq.After + walkWindow
 			q = q.Where("users.id <= ?", windowEnd)
