@@ -24,7 +24,8 @@ const (
 	// maxPaged is how far page and per_page reach (contract §13: page ×
 	// per_page ≤ 10,000): an OFFSET costs as many rows as it skips, so
 	// beyond it a client follows next, whose cost per page is constant.
-	maxPaged = 10_000
+	// The search counts its matches as far (models.CountCap).
+	maxPaged = models.CountCap
 	maxQuery = 254 // the longest email
 )
 

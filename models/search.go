@@ -193,10 +193,11 @@ type UserPage struct {
 	Next       uint64
 }
 
-// CountCap is how far a search counts its matches. Counting costs as
-// many index entries as it counts — a quarter of a second for a million
-// on SQLite — so a search stops at the number of matches paging can
-// reach (page × per_page ≤ 10,000) and says the total is at least that.
+// CountCap is how far a search counts its matches, and how far page ×
+// per_page reaches (contract §13; the handlers refuse more). Counting
+// costs as many index entries as it counts — a quarter of a second for a
+// million on SQLite — so a search stops where paging stops and says the
+// total is at least that.
 const CountCap = 10_000
 
 // walkWindow is how many ids a search with more than CountCap matches
