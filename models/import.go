@@ -9,9 +9,10 @@ import (
 
 // ImportBatch is how many users a user import writes per transaction:
 // large enough that a million lines take minutes, small enough that each
-// transaction is a small write set on a Galera cluster and never holds
-// SQLite's write lock for long.
-const ImportBatch = 1000
+// transaction is a small write set on a Galera cluster, never holds
+// SQLite's write lock for long (a server may be running), and finishes
+// well within DB_TIMEOUT.
+const ImportBatch = 500
 
 // ImportUsers adds users (a batch of a user import, contract §12), with
 // their search terms, in one transaction, skipping those whose email an

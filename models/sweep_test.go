@@ -160,14 +160,14 @@ func TestSweepBatchDeadlines(t *testing.T) {
 		ctx := context.Background()
 		ada := addUser(t, s, "ada@example.com", "Ada")
 		now := base.Add(24 * time.Hour)
-		seedSessions(t, s, ada.ID, "dead", 10_000, now, false)
-		s.timeout = 250 * time.Millisecond
-		s.SetSweepBatch(250, 25*time.Millisecond) // 40 batches, a pause of at least 25 ms after each but the last
+		seedSessions(t, s, ada.ID, "dead", 2_000, now, false)
+		s.timeout = 500 * time.Millisecond
+		s.SetSweepBatch(50, 60*time.Millisecond) // 40 batches, a pause of at least 60 ms after each but the last
 		start := time.Now()
 		n, err := s.DeleteDeadSessions(ctx, now, 30*time.Minute)
 		took := time.Since(start)
-		if err != nil || n != 10_000 {
-			t.Fatalf("DeleteDeadSessions: got %d, %v; want 10000, nil", n, err)
+		if err != nil || n != 2_000 {
+			t.Fatalf("DeleteDeadSessions: got %d, %v; want 2000, nil", n, err)
 		}
 		if took < 4*s.timeout {
 			t.Errorf("the sweep took %v, want it longer than the deadline (%v) several times over", took, s.timeout)

@@ -14,21 +14,29 @@ import (
 
 	"github.com/alexedwards/argon2id"
 	"golang.org/x/crypto/bcrypt"
+
+	"gatehouse/config"
 )
 
 // TestImportManyUsers imports 100,000 users in one run (contract §12:
 // batches, so a million lines take minutes), and checks they are there
 // as the routes see them: counted, found by the search index, able to
-// log in with the hash they brought.
+// log in with the hash they brought. DB_TIMEOUT is raised: under -race on
+// a busy machine a batch took longer than the default 3 s. Under -race
+// SQLite imports 20,000 (100,000 took three and a half minutes there);
+// .ci/run's second pass, without -race, imports the 100,000 on both.
 func TestImportManyUsers(t *testing.T) {
 	eachDB(t, func(t *testing.T, db database) {
-		app := newApp(t, db)
-		_, tok := asAdmin(t, app)
+		app := newApp(t, db, func(c *config.Config) { c.DBTimeout = 30 * time.Second })
+		browser, tok := asAdmin(t, app)
 		hash, err := argon2id.CreateHash(goodPassword, &argon2id.Params{Memory: 1024, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
 		if err != nil {
 			t.Fatal(err)
 		}
-		const n = 100_000
+		n := 100_000
+		if raceDetector && db == sqliteDB {
+			n = 20_000
+		}
 		path := filepath.Join(t.TempDir(), "users.jsonl")
 		f, err := os.Create(path)
 		if err != nil {
@@ -54,18 +62,23 @@ func TestImportManyUsers(t *testing.T) {
 		if err != nil || res.Imported != n || res.Skipped != 0 {
 			t.Fatalf("import: %+v, %v", res, err)
 		}
-		t.Logf("%s: %d users imported in %v (%.0f a second)", db, n, took.Round(time.Millisecond), n/took.Seconds())
+		t.Logf("%s: %d users imported in %v (%.0f a second)", db, n, took.Round(time.Millisecond), float64(n)/took.Seconds())
 
+		// Contract §13 as this branch reads it: the count stops at 10,000.
 		var all, found userList
-		app.client(t).get("/api/users?per_page=1", bearer(tok)).wantStatus(t, http.StatusOK).decode(t, &all)
-		if all.Total != n+1 {
-			t.Errorf("users: got %d, want %d", all.Total, n+1)
+		app.client(t).get("/api/users?per_page=1&q=mover", bearer(tok)).wantStatus(t, http.StatusOK).decode(t, &all)
+		if all.Total != 10_000 || all.TotalExact || all.Next == nil {
+			t.Errorf("a search matching %d: total %d, total_exact %v, next %v; want 10000, false, a cursor", n, all.Total, all.TotalExact, all.Next)
 		}
-		app.client(t).get("/api/users?q="+url.QueryEscape("number 99999"), bearer(tok)).wantStatus(t, http.StatusOK).decode(t, &found)
-		if found.Total != 1 || len(found.Items) != 1 || found.Items[0].Email != "mover099999@example.com" || !found.Items[0].EmailVerified {
+		doc := browser.get("/admin/users?q=mover", asHTML).wantStatus(t, http.StatusOK).doc(t)
+		if got := doc.Find("#total").Text(); !strings.Contains(got, "More than 10000 users") {
+			t.Errorf("the page's total reads %q", got)
+		}
+		app.client(t).get("/api/users?q="+url.QueryEscape(fmt.Sprintf("number %d", n-1)), bearer(tok)).wantStatus(t, http.StatusOK).decode(t, &found)
+		if found.Total != 1 || len(found.Items) != 1 || found.Items[0].Email != fmt.Sprintf("mover%06d@example.com", n-1) || !found.Items[0].EmailVerified {
 			t.Errorf("search for the last one: %+v", found)
 		}
-		app.client(t).loginAPI("mover054321@example.com", goodPassword)
+		app.client(t).loginAPI(fmt.Sprintf("mover%06d@example.com", n/2+1), goodPassword)
 	})
 }
 
