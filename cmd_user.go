@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -19,7 +20,7 @@ import (
 // userCommand runs "gatehouse user …".
 func userCommand(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("user needs a subcommand: add, list, disable, enable, passwd, scopes or reset-2fa")
+		return errors.New("user needs a subcommand: add, list, disable, enable, passwd, scopes, reset-2fa, import or export")
 	}
 	sub, args := args[0], args[1:]
 	fs := flag.NewFlagSet("user "+sub, flag.ContinueOnError)
@@ -29,6 +30,7 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 	scopes := fs.String("scopes", "", "scopes, separated by spaces or commas")
 	admin := fs.Bool("admin", false, "all four scopes")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from standard input")
+	dryRun := fs.Bool("dry-run", false, "import: check every line, write nothing")
 	// Flags may come before or after the email argument.
 	var positional []string
 	for {
@@ -76,14 +78,14 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 		}
 		fmt.Fprintf(stdout, "created user %d %s (%s)\n", u.ID, printable(u.Email), printable(u.Scopes))
 	case "list":
-		users, err := a.auth.Users(ctx)
-		if err != nil {
-			return err
-		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tEMAIL\tNAME\tSCOPES\tDISABLED")
-		for _, u := range users {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%t\n", u.ID, printable(u.Email), printable(u.FullName), printable(u.Scopes), u.Disabled)
+		err := a.auth.EachUser(ctx, func(u *models.User) error {
+			_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%t\n", u.ID, printable(u.Email), printable(u.FullName), printable(u.Scopes), u.Disabled)
+			return err
+		})
+		if err != nil {
+			return err
 		}
 		return tw.Flush()
 	case "disable", "enable":
@@ -134,8 +136,52 @@ func userCommand(ctx context.Context, args []string, getenv func(string) string,
 			return describe(err)
 		}
 		fmt.Fprintf(stdout, "two-factor authentication of %s is off; %d sessions ended\n", printable(models.CanonicalEmail(e)), ended)
+	case "import":
+		if len(positional) != 1 {
+			return errors.New("user import takes one file of JSON Lines, or - for standard input")
+		}
+		return importUsers(ctx, a, positional[0], *dryRun, stdin, stdout, stderr)
+	case "export":
+		if len(positional) != 0 {
+			return errors.New("user export takes no arguments; it writes to standard output")
+		}
+		n, err := a.auth.ExportUsers(ctx, stdout)
+		if err != nil {
+			return fmt.Errorf("user export: %w", err)
+		}
+		fmt.Fprintf(stderr, "exported %d users\n", n)
 	default:
-		return fmt.Errorf("unknown user subcommand %q (add, list, disable, enable, passwd, scopes, reset-2fa)", sub)
+		return fmt.Errorf("unknown user subcommand %q (add, list, disable, enable, passwd, scopes, reset-2fa, import, export)", sub)
+	}
+	return nil
+}
+
+// importUsers runs "gatehouse user import FILE|-" (contract §12): each
+// skipped line is reported on stderr with its number and why, and the
+// counts on stdout.
+func importUsers(ctx context.Context, a *app, name string, dryRun bool, stdin io.Reader, stdout, stderr io.Writer) error {
+	in := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("user import: %w", err)
+		}
+		defer f.Close()
+		in = f
+	}
+	report := bufio.NewWriter(stderr)
+	defer report.Flush()
+	res, err := a.auth.ImportUsers(ctx, in, dryRun, func(line int, why string) {
+		fmt.Fprintf(report, "line %d: skipped: %s\n", line, printable(why))
+	})
+	report.Flush()
+	if dryRun {
+		fmt.Fprintf(stdout, "dry run: would import %d users, skip %d; nothing was written\n", res.Imported, res.Skipped)
+	} else {
+		fmt.Fprintf(stdout, "imported %d users, skipped %d\n", res.Imported, res.Skipped)
+	}
+	if err != nil {
+		return fmt.Errorf("user import stopped: %w", err)
 	}
 	return nil
 }

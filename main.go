@@ -7,6 +7,7 @@
 //	gatehouse user list | disable E | enable E | passwd E --password-stdin
 //	gatehouse user scopes E "SCOPES"
 //	gatehouse user reset-2fa E
+//	gatehouse user import FILE|- [--dry-run] | export
 //	gatehouse keys list | rotate | retire KID
 package main
 
@@ -123,7 +124,7 @@ const usage = `usage: gatehouse [serve] [--addr A] [--base-url U] [--database-ur
        gatehouse migrate
        gatehouse healthcheck [--addr A]   (exit 0 when /readyz answers 200)
        gatehouse user add --email E --name N [--scopes "user:read user:write"] [--admin] --password-stdin
-       gatehouse user list
+       gatehouse user list | export | import FILE|- [--dry-run]   (export, import: JSON Lines, docs/import.md)
        gatehouse user disable E | enable E | reset-2fa E   (reset-2fa: two-factor off, sessions ended)
        gatehouse user passwd E --password-stdin
        gatehouse user scopes E "SCOPES"   (spaces or commas, e.g. "user:read,admin:write")
@@ -210,7 +211,6 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 	}
-	go a.sweep(ctx)
 	// The outbox sender: every instance runs one; they share the table
 	// without sending a mail twice (outbox, models.Store.ClaimMails).
 	sender, err := outbox.New(a.store, a.cfg, time.Now, a.log, a.auth.PrepareMail, outbox.Options{})
@@ -230,6 +230,7 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go a.sweep(ctx, firstSweepAfter)
 	select {
 	case err := <-errc:
 		return err
@@ -238,21 +239,35 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	return a.stop(stopping, srv, metricsSrv, errc, stopSender, senderDone)
 }
 
-// sweep deletes dead sessions every ten minutes.
-func (a *app) sweep(ctx context.Context) {
-	tick := time.NewTicker(10 * time.Minute)
-	defer tick.Stop()
+// firstSweepAfter is how long a server serves before its first sweep:
+// the sweep starts after the server is ready (contract §13), so a
+// backlog of dead rows never delays a start, and instances restarted
+// together do not all sweep at the same moment as they come up.
+const firstSweepAfter = 10 * time.Second
+
+// sweep runs the sweep (auth.Service.Sweep) first after first, then
+// every ten minutes, logging what each table gave up and which failed.
+func (a *app) sweep(ctx context.Context, first time.Duration) {
+	wait := time.NewTimer(first)
+	defer wait.Stop()
 	for {
-		if n, err := a.auth.Sweep(ctx); err != nil {
-			a.log.Warn("session sweep failed", "err", err)
-		} else if n > 0 {
-			a.log.Info("session sweep", "ended", n)
-			a.metrics.SweepDeleted("sessions", n)
-		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
+		case <-wait.C:
 		}
+		for _, t := range a.auth.Sweep(ctx) {
+			a.metrics.SweepDeleted(t.Table, t.Deleted)
+			switch {
+			case t.Err != nil && ctx.Err() == nil:
+				a.log.Warn("sweep failed", "table", t.Table, "deleted", t.Deleted, "took", t.Took.Round(time.Millisecond), "err", t.Err)
+			case t.Deleted > 0:
+				a.log.Info("sweep", "table", t.Table, "deleted", t.Deleted, "took", t.Took.Round(time.Millisecond))
+			}
+		}
+		wait.Reset(sweepEvery)
 	}
 }
+
+// sweepEvery is the time between two sweeps.
+const sweepEvery = 10 * time.Minute

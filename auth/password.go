@@ -114,13 +114,13 @@ func (h *hasher) hash(ctx context.Context, password string) (string, error) {
 }
 
 // verify reports whether password matches hash, and whether hash was made
-// with other parameters than the configured ones (so it should be
-// re-hashed). An empty hash (no password set) is checked against the
-// dummy of the slowest parameters in use and never matches. A check that
-// fails answers no sooner than the slowest parameters' usual time
-// (timing), so neither an unknown email nor the cost of an account's own
-// hash shows in how long a wrong password takes. The wait holds the slot,
-// as a check against the slowest hash would.
+// with other parameters than the configured ones, or is an imported
+// bcrypt hash (so it should be re-hashed). An empty hash (no password set)
+// is checked against the dummy of the slowest parameters in use and never
+// matches. A check that fails answers no sooner than the slowest
+// parameters' usual time (timing), so neither an unknown email nor the
+// cost of an account's own hash shows in how long a wrong password takes.
+// The wait holds the slot, as a check against the slowest hash would.
 func (h *hasher) verify(ctx context.Context, password, hash string) (match, stale bool, err error) {
 	h.timing.learn(ctx)
 	work, release, err := h.acquire(ctx)
@@ -131,7 +131,7 @@ func (h *hasher) verify(ctx context.Context, password, hash string) (match, stal
 	start := time.Now()
 	if hash == "" {
 		dummy := h.timing.dummy()
-		_, _, _ = checkHash(work, password, dummy)
+		_, _, _ = checkAny(work, password, dummy)
 		h.metrics.HashSeconds(time.Since(start))
 		h.timing.observe(models.HashParamsOf(dummy), time.Since(start))
 		h.timing.pad(start)
@@ -140,14 +140,17 @@ func (h *hasher) verify(ctx context.Context, password, hash string) (match, stal
 	set := models.HashParamsOf(hash)
 	h.timing.ensure(ctx, set)
 	start = time.Now()
-	match, params, err := checkHash(work, password, hash)
+	match, params, err := checkAny(work, password, hash)
 	if err != nil {
-		return false, false, fmt.Errorf("argon2id: %w", err)
+		return false, false, err
 	}
 	h.metrics.HashSeconds(time.Since(start))
 	h.timing.observe(set, time.Since(start))
 	if !match {
 		h.timing.pad(start)
+	}
+	if params == nil {
+		return match, true, nil // an imported bcrypt hash: always stale, so a good login upgrades it
 	}
 	stale = params.Memory != h.params.Memory || params.Iterations != h.params.Iterations ||
 		params.Parallelism != h.params.Parallelism || params.KeyLength != h.params.KeyLength

@@ -314,24 +314,32 @@ func (s *Service) User(ctx context.Context, id uint64) (*models.User, error) {
 	return s.store.UserByID(ctx, id)
 }
 
-// ListUsers is one page of the users whose email or name contains q
-// (every user when q is empty), in id order, with the total that match.
-func (s *Service) ListUsers(ctx context.Context, q string, page, perPage int) ([]models.User, int64, error) {
-	return s.store.ListUsers(ctx, q, page, perPage)
+// ListUsers is one page of a user search (contract §13: an email that
+// starts with q, a name with a word that starts with q, or the id q;
+// every user when q is empty), in id order, with the total that match.
+func (s *Service) ListUsers(ctx context.Context, q models.UserQuery) (models.UserPage, error) {
+	return s.store.ListUsers(ctx, q)
 }
 
-// Users is the CLI's user list: every account, in id order.
-func (s *Service) Users(ctx context.Context) ([]models.User, error) {
-	var all []models.User
-	for page := 1; ; page++ {
-		users, total, err := s.store.ListUsers(ctx, "", page, 500)
+// EachUser calls each for every account, in id order, a page at a time
+// (a cursor, so each page costs the same however far the walk has gone):
+// the CLI's user list and export.
+func (s *Service) EachUser(ctx context.Context, each func(*models.User) error) error {
+	q := models.UserQuery{Limit: 500}
+	for {
+		page, err := s.store.ListUsers(ctx, q)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		all = append(all, users...)
-		if int64(len(all)) >= total || len(users) == 0 {
-			return all, nil
+		for i := range page.Users {
+			if err := each(&page.Users[i]); err != nil {
+				return err
+			}
 		}
+		if page.Next == 0 {
+			return nil
+		}
+		q.After = page.Next
 	}
 }
 

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/base64"
 	"mime"
 	"net/http"
 	"net/url"
@@ -15,23 +16,34 @@ import (
 	"gatehouse/models"
 )
 
-// User list paging (GET /api/users?page=&per_page=).
+// User list paging (GET /api/users?page=&per_page=&after=).
 const (
 	defaultPerPage = 20
 	maxPerPage     = 100
 	maxPage        = 1_000_000 // keeps (page-1)*per_page far from overflowing
-	maxQuery       = 254       // the longest email
+	// maxPaged is how far page and per_page reach (contract §13: page ×
+	// per_page ≤ 10,000): an OFFSET costs as many rows as it skips, so
+	// beyond it a client follows next, whose cost per page is constant.
+	// The search counts its matches as far (models.CountCap).
+	maxPaged = models.CountCap
+	maxQuery = 254 // the longest email
 )
 
 // usersPage is the data of users.html and the body of GET /api/users.
+// Total counts the matches up to 10,000 (models.CountCap); TotalExact is
+// false when more match. Next is the cursor of the page after this one
+// (null on the last).
 type usersPage struct {
-	Items   []models.UserView `json:"items"`
-	Total   int64             `json:"total"`
-	Page    int               `json:"page"`
-	PerPage int               `json:"per_page"`
-	Q       string            `json:"-"`
-	PrevURL string            `json:"-"`
-	NextURL string            `json:"-"`
+	Items      []models.UserView `json:"items"`
+	Total      int64             `json:"total"`
+	TotalExact bool              `json:"total_exact"`
+	Page       int               `json:"page"`
+	PerPage    int               `json:"per_page"`
+	Next       *string           `json:"next"`
+	Q          string            `json:"-"`
+	PrevURL    string            `json:"-"`
+	NextURL    string            `json:"-"`
+	FirstURL   string            `json:"-"` // on a page reached by a cursor
 }
 
 // userPage is the data of user.html and the body of GET /api/users/{id}:
@@ -59,15 +71,50 @@ func scopeChoices(have []string) []scopeChoice {
 	return out
 }
 
-var errBadPage = &models.Error{Kind: models.BadRequest, Code: "bad_request", Detail: "page and per_page must be whole numbers."}
+var (
+	errBadPage   = &models.Error{Kind: models.BadRequest, Code: "bad_request", Detail: "page and per_page must be whole numbers."}
+	errBadCursor = &models.Error{Kind: models.BadRequest, Code: "bad_request", Detail: "after is not a cursor this server gave out; start again from the first page."}
+)
 
-// paging reads page and per_page: defaults 1 and 20; a value that is not
-// a number is 400 bad_request; one out of range (page < 1, per_page
-// outside 1–100) is 422 naming the field. Out-of-range values are refused
-// rather than clamped, so a client never mistakes a page it did not ask
-// for for the one it did.
-func paging(c echo.Context) (page, perPage int, err error) {
+// cursorPrefix starts every cursor: a version, so the format may change.
+const cursorPrefix = "u1."
+
+// encodeCursor returns the opaque cursor of the page after the user with
+// id: clients pass it back as after, and never look inside.
+func encodeCursor(id uint64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(cursorPrefix + strconv.FormatUint(id, 10)))
+}
+
+// decodeCursor reads a cursor encodeCursor made; anything else is 400.
+func decodeCursor(cursor string) (uint64, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+	if err != nil {
+		return 0, errBadCursor
+	}
+	digits, ok := strings.CutPrefix(string(raw), cursorPrefix)
+	if !ok {
+		return 0, errBadCursor
+	}
+	id, err := strconv.ParseUint(digits, 10, 63)
+	if err != nil {
+		return 0, errBadCursor
+	}
+	return id, nil
+}
+
+// paging reads page, per_page and after: defaults 1, 20 and none; a
+// value that is not a number, or a cursor this server did not make, is
+// 400 bad_request; one out of range (page < 1, per_page outside 1–100,
+// page × per_page over 10,000, a page other than 1 with a cursor) is 422
+// naming the field. Out-of-range values are refused rather than clamped,
+// so a client never mistakes a page it did not ask for for the one it did.
+func paging(c echo.Context) (page, perPage int, after uint64, err error) {
 	page, perPage = 1, defaultPerPage
+	if raw := c.QueryParam("after"); raw != "" {
+		if after, err = decodeCursor(raw); err != nil {
+			return 0, 0, 0, err
+		}
+	}
 	fields := map[string]string{}
 	for _, p := range []struct {
 		name string
@@ -84,54 +131,78 @@ func paging(c echo.Context) (page, perPage int, err error) {
 		}
 		n, err := strconv.Atoi(raw)
 		if err != nil {
-			return 0, 0, errBadPage
+			return 0, 0, 0, errBadPage
 		}
 		if !p.ok(n) {
 			fields[p.name] = p.msg
 		}
 		*p.dst = n
 	}
+	switch {
+	case fields["page"] != "" || fields["per_page"] != "":
+	case page > 1 && c.QueryParam("after") != "":
+		fields["page"] = "Use either page or after, not both."
+	case page*perPage > maxPaged:
+		fields["page"] = "Pages reach the first 10,000 results; beyond them, follow next."
+	}
 	if q := c.QueryParam("q"); len(q) > maxQuery {
 		fields["q"] = "Use at most 254 characters."
 	}
 	if len(fields) > 0 {
-		return 0, 0, models.InvalidFields(fields)
+		return 0, 0, 0, models.InvalidFields(fields)
 	}
-	return page, perPage, nil
+	return page, perPage, after, nil
 }
 
 // listUsers serves GET /admin/users and GET /api/users to a caller with
-// admin:read: one page of users whose email or name contains q (every
-// user when q is empty), in id order, with the total that match.
+// admin:read: one page of the users q matches (contract §13: an email
+// that starts with q, a name with a word that starts with q, or the id q;
+// every user when q is empty), in id order, with the total that match
+// (counted up to 10,000: total_exact says whether more do) and next, the
+// cursor of the following page (after=…), which the page's "Next" link
+// follows too.
 func (h *handler) listUsers(c echo.Context) error {
 	q := strings.TrimSpace(c.QueryParam("q"))
-	page, perPage, err := paging(c)
+	page, perPage, after, err := paging(c)
 	if err != nil {
 		return withPage(err, "users.html", data(usersPage{Q: q, Page: 1, PerPage: defaultPerPage}))
 	}
-	users, total, err := h.auth.ListUsers(c.Request().Context(), q, page, perPage)
+	res, err := h.auth.ListUsers(c.Request().Context(),
+		models.UserQuery{Q: q, After: after, Offset: (page - 1) * perPage, Limit: perPage})
 	if err != nil {
 		return err
 	}
-	data := usersPage{Items: make([]models.UserView, 0, len(users)), Total: total, Page: page, PerPage: perPage, Q: q}
-	for i := range users {
-		data.Items = append(data.Items, users[i].View())
+	data := usersPage{Items: make([]models.UserView, 0, len(res.Users)), Total: res.Total, TotalExact: res.TotalExact,
+		Page: page, PerPage: perPage, Q: q}
+	for i := range res.Users {
+		data.Items = append(data.Items, res.Users[i].View())
 	}
-	link := func(p int) string {
-		v := url.Values{"page": {strconv.Itoa(p)}}
+	link := func(set string, value string) string {
+		v := url.Values{}
+		if set != "" {
+			v.Set(set, value)
+		}
 		if q != "" {
 			v.Set("q", q)
 		}
 		if perPage != defaultPerPage {
 			v.Set("per_page", strconv.Itoa(perPage))
 		}
+		if len(v) == 0 {
+			return "/admin/users"
+		}
 		return "/admin/users?" + v.Encode()
 	}
-	if page > 1 {
-		data.PrevURL = link(page - 1)
+	switch {
+	case after != 0:
+		data.FirstURL = link("", "")
+	case page > 1:
+		data.PrevURL = link("page", strconv.Itoa(page-1))
 	}
-	if int64(page)*int64(perPage) < total {
-		data.NextURL = link(page + 1)
+	if res.Next != 0 {
+		next := encodeCursor(res.Next)
+		data.Next = &next
+		data.NextURL = link("after", next)
 	}
 	return respond(c, http.StatusOK, "users.html", data)
 }

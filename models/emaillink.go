@@ -80,10 +80,8 @@ func (s *Store) UseEmailLink(ctx context.Context, hash string, now time.Time, pu
 
 // DeleteExpiredEmailLinks drops links that expired before now.
 func (s *Store) DeleteExpiredEmailLinks(ctx context.Context, now time.Time) (int64, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB { return db.Where("expires_at <= ?", now.UTC()).Delete(&EmailLink{}) })
-	return res.RowsAffected, failed("sweep links", res.Error)
+	return sweepRows[uint64](ctx, s, sweep{op: "sweep links", table: "email_links", key: "id",
+		where: "expires_at <= ?", args: []any{now}})
 }
 
 // MarkEmailVerified marks the user's address verified, if it is still
@@ -123,7 +121,10 @@ func (s *Store) ChangeEmail(ctx context.Context, userID uint64, email string) er
 		if res.RowsAffected == 0 {
 			return gorm.ErrRecordNotFound
 		}
-		return tx.Where("user_id = ? AND purpose = ?", userID, LinkReset).Delete(&EmailLink{}).Error
+		if err := tx.Where("user_id = ? AND purpose = ?", userID, LinkReset).Delete(&EmailLink{}).Error; err != nil {
+			return err
+		}
+		return reindexUser(tx, userID) // the search index follows, in the same transaction
 	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return ErrEmailTaken

@@ -151,12 +151,10 @@ func (s *Store) EventsByUser(ctx context.Context, userID uint64, limit int) ([]E
 	return out, failed("list events", err)
 }
 
-// DeleteEventsBefore removes events older than before, and says how many.
+// DeleteEventsBefore removes events older than before, in batches
+// (sweep.go), and says how many.
 func (s *Store) DeleteEventsBefore(ctx context.Context, before time.Time) (int64, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	n, err := s.deleteWhere(ctx, &Event{}, "at < ?", before)
-	return n, failed("sweep events", err)
+	return sweepRows[uint64](ctx, s, sweep{op: "sweep events", table: "events", key: "id", where: "at < ?", args: []any{before}})
 }
 
 // loginSeen is SeenLogin's query: two EXISTS that each stop at their

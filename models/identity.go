@@ -115,6 +115,9 @@ func (s *Store) CreateUserWithIdentity(ctx context.Context, u *User, id *Identit
 			return err
 		}
 		u.LinkedProviders = id.Provider
+		if err := reindexUser(tx, u.ID); err != nil {
+			return err
+		}
 		return relinkProviders(tx, u.ID)
 	})
 	if errors.Is(err, ErrEmailTaken) || errors.Is(err, ErrIdentityTaken) {

@@ -272,8 +272,6 @@ func (s *Store) DeletePendingLogin(ctx context.Context, hash string) (bool, erro
 // DeleteExpiredPendingLogins removes the pending logins past their time
 // at now, and says how many.
 func (s *Store) DeleteExpiredPendingLogins(ctx context.Context, now time.Time) (int64, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB { return db.Where("expires_at <= ?", now).Delete(&PendingLogin{}) })
-	return res.RowsAffected, failed("sweep pending logins", res.Error)
+	return sweepRows[string](ctx, s, sweep{op: "sweep pending logins", table: "pending_logins", key: "token_hash",
+		where: "expires_at <= ?", args: []any{now}})
 }

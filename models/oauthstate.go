@@ -60,8 +60,6 @@ func (s *Store) ConsumeOAuthState(ctx context.Context, hash string) (*OAuthState
 // DeleteExpiredOAuthStates removes logins begun and never finished, and
 // says how many.
 func (s *Store) DeleteExpiredOAuthStates(ctx context.Context, now time.Time) (int64, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	n, err := s.deleteWhere(ctx, &OAuthState{}, "expires_at <= ?", now)
-	return n, failed("sweep oauth states", err)
+	return sweepRows[string](ctx, s, sweep{op: "sweep oauth states", table: "oauth_states", key: "hash",
+		where: "expires_at <= ?", args: []any{now}})
 }

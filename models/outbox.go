@@ -163,12 +163,8 @@ func (s *Store) MailsTo(ctx context.Context, recipient string) ([]Mail, error) {
 
 // DeleteMailsBefore drops delivered and failed mails made before before.
 func (s *Store) DeleteMailsBefore(ctx context.Context, before time.Time) (int64, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Where("state <> ? AND created_at < ?", MailPending, before.UTC()).Delete(&Mail{})
-	})
-	return res.RowsAffected, failed("sweep mails", res.Error)
+	return sweepRows[uint64](ctx, s, sweep{op: "sweep mails", table: "mails", key: "id",
+		where: "state <> ? AND created_at < ?", args: []any{MailPending, before}})
 }
 
 // The kinds of mail (contract §6). A kind is a template pair under

@@ -78,11 +78,6 @@ func (s *Store) RotateRefreshToken(ctx context.Context, spent string, next *Refr
 // already dead — the session decides — and only take room). It says how
 // many.
 func (s *Store) DeleteDeadRefreshTokens(ctx context.Context, now time.Time) (int64, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	res := s.writeResult(ctx, func(db *gorm.DB) *gorm.DB {
-		return db.Where("expires_at <= ? OR session_id NOT IN (SELECT public_id FROM sessions)", now).
-			Delete(&RefreshToken{})
-	})
-	return res.RowsAffected, failed("sweep refresh tokens", res.Error)
+	return sweepRows[string](ctx, s, sweep{op: "sweep refresh tokens", table: "refresh_tokens", key: "token_hash",
+		where: "expires_at <= ? OR session_id NOT IN (SELECT public_id FROM sessions)", args: []any{now}})
 }

@@ -180,10 +180,8 @@ func (s *Store) LiveSessionsByUser(ctx context.Context, userID uint64, now time.
 }
 
 // DeleteDeadSessions removes the sessions that are not Live at now with
-// the idle timeout idle, and says how many.
+// the idle timeout idle, in batches (sweep.go), and says how many.
 func (s *Store) DeleteDeadSessions(ctx context.Context, now time.Time, idle time.Duration) (int64, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	n, err := s.deleteWhere(ctx, &Session{}, deadSQL, liveArgs(now, idle)...)
-	return n, failed("sweep sessions", err)
+	return sweepRows[string](ctx, s, sweep{op: "sweep sessions", table: "sessions", key: "token_hash",
+		where: deadSQL, args: liveArgs(now, idle)})
 }

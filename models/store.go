@@ -44,6 +44,9 @@ type Store struct {
 	// applied every write committed anywhere in the cluster (caller.go).
 	galera bool
 	caller callerQueries
+	// sweepBatch and sweepPause bound the sweeps' batches (sweep.go).
+	sweepBatch int
+	sweepPause time.Duration
 }
 
 // Open connects to databaseURL: sqlite://relative/path.db,
@@ -70,7 +73,7 @@ func Open(databaseURL string, timeout time.Duration) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	s := &Store{db: db, dialect: dialector.Name(), timeout: timeout}
+	s := &Store{db: db, dialect: dialector.Name(), timeout: timeout, sweepBatch: DefaultSweepBatch, sweepPause: DefaultSweepPause}
 	if s.dialect == "sqlite" {
 		// One writer at a time is SQLite's model; a single connection turns
 		// "database is locked" races into an orderly queue. The hot-path
@@ -207,11 +210,14 @@ func (s *Store) migrate(db *gorm.DB) error {
 			return fmt.Errorf("migrate: fill hash_params: %w", err)
 		}
 	}
+	if err := fillSearchTerms(db); err != nil {
+		return fmt.Errorf("migrate: fill user_search_terms: %w", err)
+	}
 	return nil
 }
 
 var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Identity{}, &OAuthState{}, &SigningKey{}, &RefreshToken{},
-	&TOTP{}, &RecoveryCode{}, &PendingLogin{}, &Mail{}, &EmailLink{}, &HashParams{}}
+	&TOTP{}, &RecoveryCode{}, &PendingLogin{}, &Mail{}, &EmailLink{}, &HashParams{}, &SearchTerm{}}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

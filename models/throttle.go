@@ -65,10 +65,8 @@ func (s *Store) AddAttempt(ctx context.Context, at time.Time, keys ...string) ([
 // DeleteFailuresBefore drops failures that have left every window; the
 // sweep runs it.
 func (s *Store) DeleteFailuresBefore(ctx context.Context, before time.Time) (int64, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	n, err := s.deleteWhere(ctx, &LoginFailure{}, "at < ?", before)
-	return n, failed("sweep failures", err)
+	return sweepRows[uint64](ctx, s, sweep{op: "sweep failures", table: "login_failures", key: "id",
+		where: "at < ?", args: []any{before}})
 }
 
 // ForgetFailures deletes the rows with these ids.

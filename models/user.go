@@ -100,12 +100,19 @@ func CanonicalEmail(email string) string {
 	return email // already lower case: no copy
 }
 
-// CreateUser inserts u. An email already in use is ErrEmailTaken.
+// CreateUser inserts u, with its search terms. An email already in use
+// is ErrEmailTaken.
 func (s *Store) CreateUser(ctx context.Context, u *User) error {
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	u.Email = CanonicalEmail(u.Email)
-	err := s.write(ctx, func(db *gorm.DB) error { return db.Create(u).Error })
+	err := s.transaction(ctx, func(tx *gorm.DB) error {
+		u.ID = 0 // a try rolled back after its insert has left the id behind
+		if err := tx.Create(u).Error; err != nil {
+			return err
+		}
+		return reindexUser(tx, u.ID)
+	})
 	if errors.Is(err, gorm.ErrDuplicatedKey) {
 		return ErrEmailTaken
 	}
@@ -147,33 +154,6 @@ func (s *Store) CountUsers(ctx context.Context) (int64, error) {
 	return n, failed("count users", err)
 }
 
-// ListUsers returns one page of users whose email or name contains q
-// (all users when q is empty), ordered by id, and the total that match.
-func (s *Store) ListUsers(ctx context.Context, q string, page, perPage int) ([]User, int64, error) {
-	ctx, cancel := s.deadline(ctx)
-	defer cancel()
-	q = strings.TrimSpace(q)
-	query := func() *gorm.DB {
-		db := s.db.WithContext(ctx).Model(&User{})
-		if q == "" {
-			return db
-		}
-		like := "%" + escapeLike(strings.ToLower(q)) + "%"
-		return db.Where("LOWER(email) LIKE ? ESCAPE '!' OR LOWER(full_name) LIKE ? ESCAPE '!'", like, like)
-	}
-	var total int64
-	if err := query().Count(&total).Error; err != nil {
-		return nil, 0, failed("count users", err)
-	}
-	var users []User
-	err := query().Order("id").Limit(perPage).Offset((page - 1) * perPage).Find(&users).Error
-	return users, total, failed("list users", err)
-}
-
-func escapeLike(s string) string {
-	return strings.NewReplacer("!", "!!", "%", "!%", "_", "!_").Replace(s)
-}
-
 // UserChanges are changes to a user; nil fields stay as they are.
 type UserChanges struct {
 	FullName *string
@@ -206,6 +186,11 @@ func (s *Store) ApplyUserChanges(ctx context.Context, userID uint64, ch UserChan
 		}
 		if len(updates) > 0 {
 			if err := tx.Model(&User{}).Where("id = ?", userID).Updates(updates).Error; err != nil {
+				return err
+			}
+		}
+		if ch.FullName != nil {
+			if err := reindexUser(tx, userID); err != nil {
 				return err
 			}
 		}

@@ -1,15 +1,19 @@
 package tests
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/PuerkitoBio/goquery"
 	"github.com/google/go-cmp/cmp"
+
+	"gatehouse/auth"
 )
 
 // userList is GET /api/users.
@@ -18,6 +22,9 @@ type userList struct {
 	Total   int64      `json:"total"`
 	Page    int        `json:"page"`
 	PerPage int        `json:"per_page"`
+	Next    *string    `json:"next"`
+	// TotalExact is false when more than Total (10,000) match.
+	TotalExact bool `json:"total_exact"`
 }
 
 // userDetail is GET /api/users/{id}.
@@ -46,21 +53,30 @@ func TestListUsers(t *testing.T) {
 		for i := 1; i <= 24; i++ {
 			app.createUser(t, fmt.Sprintf("user%02d@example.com", i), goodPassword, withName(fmt.Sprintf("Person %02d", i)))
 		}
-		app.createUser(t, "grace@navy.mil", goodPassword, withName("Grace HOPPER"))
+		grace := app.createUser(t, "grace@navy.mil", goodPassword, withName("Grace HOPPER"))
 		app.createUser(t, "percent@example.com", goodPassword, withName("100% sure"))
 		api := app.client(t)
 
 		var page userList
 		api.get("/api/users", bearer(tok)).wantStatus(t, http.StatusOK).decode(t, &page)
-		if page.Total != 27 || len(page.Items) != 20 || page.Page != 1 || page.PerPage != 20 {
-			t.Fatalf("first page: total %d, %d items, page %d, per_page %d; want 27, 20, 1, 20", page.Total, len(page.Items), page.Page, page.PerPage)
+		if page.Total != 27 || !page.TotalExact || len(page.Items) != 20 || page.Page != 1 || page.PerPage != 20 {
+			t.Fatalf("first page: total %d (exact %v), %d items, page %d, per_page %d; want 27 (exact), 20, 1, 20",
+				page.Total, page.TotalExact, len(page.Items), page.Page, page.PerPage)
 		}
 		if page.Items[0].Email != "root@example.com" || len(page.Items[0].Scopes) != 4 {
 			t.Errorf("first user = %+v", page.Items[0])
 		}
+		if page.Next == nil {
+			t.Fatalf("first page: next is null, want a cursor")
+		}
+		var after userList
+		api.get("/api/users?after="+url.QueryEscape(*page.Next), bearer(tok)).wantStatus(t, http.StatusOK).decode(t, &after)
 		api.get("/api/users?page=2", bearer(tok)).wantStatus(t, http.StatusOK).decode(t, &page)
-		if len(page.Items) != 7 || page.Page != 2 {
-			t.Errorf("page 2 has %d items, want 7", len(page.Items))
+		if len(page.Items) != 7 || page.Page != 2 || page.Next != nil {
+			t.Errorf("page 2 has %d items and next %v, want 7 and null", len(page.Items), page.Next)
+		}
+		if !cmp.Equal(after.Items, page.Items) || after.Next != nil || after.Total != 27 {
+			t.Errorf("the page after the first one's next differs from page 2: %+v", after)
 		}
 		api.get("/api/users?page=3&per_page=5", bearer(tok)).wantStatus(t, http.StatusOK).decode(t, &page)
 		if len(page.Items) != 5 || page.Items[0].Email != "user10@example.com" {
@@ -71,15 +87,22 @@ func TestListUsers(t *testing.T) {
 			t.Errorf("a page past the end: %+v", page)
 		}
 
+		// Contract §13: the start of an email, a word of the name, the id.
 		search := []struct {
 			q    string
 			want []string
 		}{
-			{"hopper", []string{"grace@navy.mil"}},
-			{"NAVY", []string{"grace@navy.mil"}},
+			{"hopper", []string{"grace@navy.mil"}},           // a word of the name, in another case
+			{"hop", []string{"grace@navy.mil"}},              // the start of a word
+			{"GRACE@NAVY.M", []string{"grace@navy.mil"}},     // the start of the email, in another case
+			{"navy", []string{}},                             // the middle of an email is no match
+			{"grace hop", []string{"grace@navy.mil"}},        // words in a row
+			{userPath(grace.ID), []string{"grace@navy.mil"}}, // the id
+			{"100% s", []string{"percent@example.com"}},      // a literal, not a wildcard
+			{"sure", []string{"percent@example.com"}},        // the name's second word
+			{"%", []string{}},                                // no word starts with it
 			{"user1", []string{"user10@example.com", "user11@example.com", "user12@example.com", "user13@example.com", "user14@example.com",
 				"user15@example.com", "user16@example.com", "user17@example.com", "user18@example.com", "user19@example.com"}},
-			{"%", []string{"percent@example.com"}}, // a literal, not a wildcard
 			{"_", []string{}},
 			{"nobody", []string{}},
 		}
@@ -102,13 +125,18 @@ func TestListUsers(t *testing.T) {
 		if got := doc.Find("#total").Text(); !strings.Contains(got, "24 users") {
 			t.Errorf("total reads %q", got)
 		}
+		var persons userList
+		api.get("/api/users?q=person", bearer(tok)).wantStatus(t, http.StatusOK).decode(t, &persons)
 		next, _ := doc.Find("#next").Attr("href")
-		if next != "/admin/users?page=2&q=person" || doc.Find("#prev").Length() != 0 {
-			t.Errorf("next link = %q", next)
+		if persons.Next == nil || next != "/admin/users?after="+url.QueryEscape(*persons.Next)+"&q=person" || doc.Find("#prev").Length() != 0 {
+			t.Errorf("next link = %q, want the JSON's next cursor", next)
 		}
 		doc = browser.get(next, asHTML).wantStatus(t, http.StatusOK).doc(t)
-		if n := doc.Find("#users tbody tr[data-user]").Length(); n != 4 || doc.Find("#next").Length() != 0 || doc.Find("#prev").Length() != 1 {
-			t.Errorf("page 2 lists %d users", n)
+		if n := doc.Find("#users tbody tr[data-user]").Length(); n != 4 || doc.Find("#next").Length() != 0 || doc.Find("#first").Length() != 1 {
+			t.Errorf("the page after Next lists %d users (want 4), with no Next and a First page link", n)
+		}
+		if got := doc.Find("#users tbody tr[data-user] td a").First().Text(); got != "user21@example.com" {
+			t.Errorf("the page after Next starts with %q, want user21@example.com", got)
 		}
 		if v, _ := doc.Find("#q").Attr("value"); v != "person" {
 			t.Errorf("the search box lost the query")
@@ -132,6 +160,13 @@ func TestListUsersBadParameters(t *testing.T) {
 			{"per_page=0", http.StatusUnprocessableEntity, "invalid_input", "per_page"},
 			{"per_page=101", http.StatusUnprocessableEntity, "invalid_input", "per_page"},
 			{"q=" + strings.Repeat("q", 255), http.StatusUnprocessableEntity, "invalid_input", "q"},
+			// Contract §13: page × per_page ≤ 10,000; beyond, next.
+			{"page=101&per_page=100", http.StatusUnprocessableEntity, "invalid_input", "page"},
+			{"page=501", http.StatusUnprocessableEntity, "invalid_input", "page"},
+			{"page=9223372036854775807&per_page=100", http.StatusUnprocessableEntity, "invalid_input", "page"},
+			{"page=2&after=" + cursorOf(t, app, tok), http.StatusUnprocessableEntity, "invalid_input", "page"},
+			{"after=bm90LWEtY3Vyc29y", http.StatusBadRequest, "bad_request", ""},
+			{"after=%25%25", http.StatusBadRequest, "bad_request", ""},
 		}
 		for _, tc := range cases {
 			p := app.client(t).get("/api/users?"+tc.query, bearer(tok)).wantProblem(t, tc.status, tc.code)
@@ -144,6 +179,96 @@ func TestListUsersBadParameters(t *testing.T) {
 			}
 		}
 		app.client(t).get("/api/users?per_page=100", bearer(tok)).wantStatus(t, http.StatusOK)
+		app.client(t).get("/api/users?page=100&per_page=100", bearer(tok)).wantStatus(t, http.StatusOK)
+		app.client(t).get("/api/users?page=500", bearer(tok)).wantStatus(t, http.StatusOK)
+	})
+}
+
+// cursorOf returns a next cursor of the user list (per_page=1, so there is
+// one as soon as there are two users).
+func cursorOf(t *testing.T, a *app, tok string) string {
+	t.Helper()
+	a.createUser(t, fmt.Sprintf("other%d@example.com", time.Now().UnixNano()), goodPassword)
+	var page userList
+	a.client(t).get("/api/users?per_page=1", bearer(tok)).wantStatus(t, http.StatusOK).decode(t, &page)
+	if page.Next == nil {
+		t.Fatal("per_page=1 over two users: next is null")
+	}
+	return url.QueryEscape(*page.Next)
+}
+
+// TestListUsersCursor walks the user list and a search to their ends by
+// next while other users are being added (contract §13): every user that
+// existed when the walk began comes exactly once, in id order, and the
+// walk ends with next null.
+func TestListUsersCursor(t *testing.T) {
+	eachDB(t, func(t *testing.T, db database) {
+		app := newApp(t, db)
+		_, tok := asAdmin(t, app)
+		for i := 1; i <= 30; i++ {
+			app.createUser(t, fmt.Sprintf("walker%02d@example.com", i), goodPassword, withName(fmt.Sprintf("Walker %02d", i)))
+		}
+		for _, q := range []string{"", "walker"} {
+			var before userList
+			app.client(t).get("/api/users?per_page=100&q="+q, bearer(tok)).wantStatus(t, http.StatusOK).decode(t, &before)
+			stop := make(chan struct{})
+			added := make(chan int)
+			go func() { // concurrent inserts (at most 10), at the end of the id order
+				n := 0
+				defer func() { added <- n }()
+				for n < 10 {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					n++
+					if _, err := app.auth.CreateUser(context.Background(), auth.NewUser{Email: fmt.Sprintf("walker-new-%s-%d@example.com", q, n),
+						FullName: "Walker New", Password: goodPassword}); err != nil {
+						t.Errorf("create during the walk: %v", err)
+						return
+					}
+				}
+			}()
+			seen := map[uint64]int{}
+			var last uint64
+			path := "/api/users?per_page=7&q=" + q
+			for pages := 0; ; pages++ {
+				if pages > 100 {
+					t.Fatalf("q=%q: the walk did not end", q)
+				}
+				var page userList
+				app.client(t).get(path, bearer(tok)).wantStatus(t, http.StatusOK).decode(t, &page)
+				for _, u := range page.Items {
+					if u.ID <= last {
+						t.Errorf("q=%q: user %d after %d: out of order", q, u.ID, last)
+					}
+					last = u.ID
+					seen[u.ID]++
+				}
+				if page.Next == nil {
+					break
+				}
+				if len(page.Items) != 7 {
+					t.Errorf("q=%q: a page before the last has %d users, want 7", q, len(page.Items))
+				}
+				path = "/api/users?per_page=7&q=" + q + "&after=" + url.QueryEscape(*page.Next)
+			}
+			close(stop)
+			if n := <-added; n == 0 {
+				t.Errorf("q=%q: no user was added during the walk", q)
+			}
+			for _, u := range before.Items {
+				if seen[u.ID] != 1 {
+					t.Errorf("q=%q: user %d (%s) seen %d times, want once", q, u.ID, u.Email, seen[u.ID])
+				}
+			}
+			for id, n := range seen {
+				if n != 1 {
+					t.Errorf("q=%q: user %d seen %d times", q, id, n)
+				}
+			}
+		}
 	})
 }
 

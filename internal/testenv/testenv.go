@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	_ "github.com/glebarez/go-sqlite" // registers "sqlite": the driver under Gatehouse's GORM dialector
 	mysqldriver "github.com/go-sql-driver/mysql"
 )
 
@@ -163,6 +164,23 @@ func Node(t testing.TB, databaseURL, host string) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// Plain opens a plain connection pool (no Gatehouse in between) on the
+// database databaseURL names — an SQLite file or a MariaDB database (its
+// first host) — closed in Cleanup: for seeding rows faster than the app's
+// own paths would, or breaking its tables on purpose.
+func Plain(t testing.TB, databaseURL string) *sql.DB {
+	t.Helper()
+	if path, ok := strings.CutPrefix(databaseURL, "sqlite://"); ok {
+		db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+		if err != nil {
+			t.Fatalf("open %s: %v", path, err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	return Node(t, databaseURL, Nodes(t, databaseURL)[0])
 }
 
 // RandomHex returns n random bytes in hex.
