@@ -26,7 +26,7 @@ const (
 	// beyond it a client follows next, whose cost per page is constant.
 	// The search counts its matches as far (models.CountCap).
 	maxPaged = models.CountCap
-	maxQuery = 254 // the longest email
+	maxQuery = models.MaxEmail // the longest email
 )
 
 // usersPage is the data of users.html and the body of GET /api/users.
