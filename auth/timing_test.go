@@ -13,11 +13,12 @@ import (
 // timing rule after ARGON2_* changed while stored hashes still carry the
 // old settings (bench/run has the exact one, to 0.5 ms): a wrong password
 // for an account on the old settings and an unknown email take about as
-// long, whether the settings went up or down. Before, raised settings
-// made unknown emails ~8× slower here, lowered ones ~8× faster.
+// long, whether the settings went up or down. Before, the fastest
+// unknown email took a few percent of the fastest wrong password after a
+// raise, and the other way round after a lowering.
 func TestTimingAfterSettingsChange(t *testing.T) {
 	cheap := []string{"ARGON2_MEMORY_KIB=1024", "ARGON2_TIME=1"}
-	costly := []string{"ARGON2_MEMORY_KIB=8192", "ARGON2_TIME=1"}
+	costly := []string{"ARGON2_MEMORY_KIB=16384", "ARGON2_TIME=2"}
 	for _, tc := range []struct {
 		name          string
 		before, after []string
@@ -43,16 +44,13 @@ func TestTimingAfterSettingsChange(t *testing.T) {
 				unknown = append(unknown, login(2*i, "nobody@example.com"))
 				wrong = append(wrong, login(2*i+1, "ada@example.com"))
 			}
-			mu, mw := median(unknown), median(wrong)
-			if ratio := float64(min(mu, mw)) / float64(max(mu, mw)); ratio < 0.6 {
-				t.Errorf("median failed login: unknown email %v, wrong password %v (ratio %.2f): the time tells them apart", mu, mw, ratio)
+			// The fastest of each: a busy machine (CI runs packages side by
+			// side, under -race) only ever adds time, so the minimum is what
+			// the check itself costs. The two settings differ 30-fold.
+			mu, mw := slices.Min(unknown), slices.Min(wrong)
+			if ratio := float64(min(mu, mw)) / float64(max(mu, mw)); ratio < 0.5 {
+				t.Errorf("fastest failed login: unknown email %v, wrong password %v (ratio %.2f): the time tells them apart", mu, mw, ratio)
 			}
 		})
 	}
-}
-
-func median(d []time.Duration) time.Duration {
-	s := slices.Clone(d)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
