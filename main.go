@@ -121,8 +121,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 }
 
 const usage = `usage: gatehouse [serve] [--addr A] [--base-url U] [--database-url D]
-       gatehouse migrate
-       gatehouse healthcheck [--addr A]   (exit 0 when /readyz answers 200)
+       gatehouse migrate | healthcheck [--addr A]   (healthcheck: exit 0 when /readyz answers 200)
        gatehouse user add --email E --name N [--scopes "user:read user:write"] [--admin] --password-stdin
        gatehouse user list | export | import FILE|- [--dry-run]   (export, import: JSON Lines, docs/import.md)
        gatehouse user disable E | enable E | reset-2fa E   (reset-2fa: two-factor off, sessions ended)

@@ -481,6 +481,10 @@ type fieldState struct {
 // field describes the field with id, and which element has the focus.
 func (b *browser) field(id string) fieldState {
 	b.t.Helper()
+	// Chromium focuses an autofocus field at a later rendering step than
+	// the load event: on a busy machine the page may be read before it.
+	run(b, chromedp.Poll[chromedp.Void](`!document.querySelector("[autofocus]") || document.activeElement !== document.body`,
+		chromedp.WithPollingTimeout(stepTimeout)))
 	return run(b, chromedp.Evaluate[fieldState](`(() => {
 		const el = document.getElementById(`+strconv.Quote(id)+`);
 		const ids = (el.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
