@@ -5,13 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"gatehouse/models"
 )
 
-// keysCommand runs "gatehouse keys list | rotate | retire KID" (contract §8).
+// keysCommand runs "gatehouse keys list | rotate [--alg RS256|EdDSA] | retire KID"
+// (contract §8; --alg: the keys of applications' ID tokens, §10).
 func keysCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("keys needs a subcommand: list, rotate or retire KID")
@@ -21,13 +23,19 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 	if sub == "retire" {
 		want = 1
 	}
+	alg := ""
+	if sub == "rotate" && len(args) == 2 && args[0] == "--alg" {
+		alg, args = args[1], nil
+	} else if sub == "rotate" && len(args) == 1 && strings.HasPrefix(args[0], "--alg=") {
+		alg, args = strings.TrimPrefix(args[0], "--alg="), nil
+	}
 	switch {
 	case sub != "list" && sub != "rotate" && sub != "retire":
 		return fmt.Errorf("unknown keys subcommand %q (list, rotate, retire KID)", printable(sub))
 	case len(args) != want && want == 1:
 		return errors.New("keys retire takes one kid (see gatehouse keys list)")
 	case len(args) != want:
-		return fmt.Errorf("keys %s takes no arguments", sub)
+		return fmt.Errorf("keys %s takes no arguments (rotate: --alg RS256 or EdDSA)", sub)
 	}
 	a, err := openForCLI(ctx, getenv, stderr)
 	if err != nil {
@@ -48,7 +56,7 @@ func keysCommand(ctx context.Context, args []string, getenv func(string) string,
 		}
 		return tw.Flush()
 	case "rotate":
-		kid, err := a.auth.RotateKey(ctx)
+		kid, err := a.auth.RotateKey(ctx, alg)
 		if err != nil {
 			return err
 		}

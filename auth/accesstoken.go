@@ -33,8 +33,8 @@ func (s *Service) IssueToken(ctx context.Context, c *Caller) (TokenResponse, err
 // accessToken signs an access token for c: its user, its session (which
 // the token never outlives) and its scopes.
 func (s *Service) accessToken(ctx context.Context, c *Caller) (TokenResponse, error) {
-	return s.tokens.Issue(ctx, token.Subject{UserID: c.User.ID, Email: c.User.Email, Scopes: c.Scopes,
-		SID: c.Session.PublicID, SessionExpires: c.Session.ExpiresAt})
+	return s.tokens.Issue(ctx, token.Subject{UserID: c.User.ID, Email: c.User.Email, Scopes: tokenScopes(c),
+		SID: c.Session.PublicID, SessionExpires: c.Session.ExpiresAt, ClientID: c.Session.ClientID})
 }
 
 // authenticateToken turns a bearer token into a caller. The token is valid
@@ -71,7 +71,13 @@ func (s *Service) authenticateToken(ctx context.Context, raw string) (*Caller, e
 		}
 		return nil, err
 	}
+	if cl.ClientID != c.Session.ClientID {
+		return nil, ErrInvalidToken
+	}
 	c.Scopes = intersect(SplitScopes(cl.Scope), c.Scopes)
+	if c.Granted != nil {
+		c.Granted = keep(c.Granted, SplitScopes(cl.Scope))
+	}
 	c.Bearer = true
 	return c, nil
 }

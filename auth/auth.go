@@ -109,6 +109,10 @@ type Caller struct {
 	User    *models.User
 	Session *models.Session
 	Scopes  []string
+	// Granted is, on the session of an application's grant (contract
+	// §10), every scope granted — OpenID Connect's too — as far as the
+	// token presented carries them; Scopes are the Gatehouse ones of them.
+	Granted []string
 	Bearer  bool   // authenticated by an access token rather than the cookie
 	token   string // the cookie token of a session just opened, for SaveCookie
 }

@@ -108,7 +108,7 @@ func (s *Service) login(ctx context.Context, in Credentials, client Client, repl
 	if err := try.succeed(ctx); err != nil {
 		return nil, err
 	}
-	c, err := s.startSession(ctx, u, scopes, client, replacing)
+	c, err := s.startSession(ctx, u, scopes, client, replacing, amrOf(how))
 	if err != nil {
 		return nil, err
 	}

@@ -72,7 +72,7 @@ func (s *Service) Login(ctx context.Context, in Credentials, client Client, repl
 
 // Refresh trades a refresh token for new tokens (refresh), counted.
 func (s *Service) Refresh(ctx context.Context, in RefreshRequest, client Client) (TokenResponse, error) {
-	t, err := s.refresh(ctx, in, client)
+	t, _, err := s.refresh(ctx, in, "", client)
 	s.metrics.Login("refresh", loginResult(err))
 	return t, err
 }

@@ -179,7 +179,7 @@ func (s *Service) completePendingLogin(w http.ResponseWriter, r *http.Request, i
 		return nil, "", errPendingGone
 	}
 	s.ClearPendingLogin(w)
-	c, err := s.startSession(ctx, u, SplitScopes(p.Scopes), client, replacing)
+	c, err := s.startSession(ctx, u, SplitScopes(p.Scopes), client, replacing, amrOf("password and "+how))
 	if err != nil {
 		return nil, "", err
 	}

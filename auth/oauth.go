@@ -162,7 +162,7 @@ func (s *Service) finishOAuth(r *http.Request, name string, reply OAuthReply, cl
 	if linked {
 		s.Record(ctx, u.ID, models.EventProviderLinked, client, prof.Provider+", by its verified email")
 	}
-	login, err := s.startSession(ctx, u, Grant(nil, u.ScopeList()), client, caller)
+	login, err := s.startSession(ctx, u, Grant(nil, u.ScopeList()), client, caller, amrFederated)
 	if err != nil {
 		return nil, err
 	}

@@ -322,6 +322,7 @@ func (s *Service) ChangePassword(ctx context.Context, c *Caller, in PasswordChan
 	// do not move.
 	row, token := s.newSession(old.UserID, old.Scopes, client, s.now(), old.CreatedAt, old.ExpiresAt)
 	row.AuthTime = old.AuthTime // the same login: the password change is no re-authentication
+	row.AMR, row.ClientID = old.AMR, old.ClientID
 	hash, ended, err := s.setPassword(ctx, c.User, in.NewPassword, &models.Renewal{Current: old.TokenHash, Replacement: row}, client, nil)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, 0, ErrSessionEnded // revoked while we were hashing

@@ -55,58 +55,72 @@ type RefreshRequest struct {
 // Every request costs at most one indexed read unless it carries a live
 // token: a token of the wrong shape is refused without a query, and a
 // well-formed guess of 256 bits finds nothing.
-func (s *Service) refresh(ctx context.Context, in RefreshRequest, client Client) (TokenResponse, error) {
+//
+// app is the application presenting the token at /oauth2/token (contract
+// §10), empty at /api/token: a token is taken only from the party it was
+// issued to — an app's from that app alone, Gatehouse's own only where
+// no app authenticates — anything else is ErrInvalidGrant, before the
+// token is spent.
+func (s *Service) refresh(ctx context.Context, in RefreshRequest, app string, client Client) (TokenResponse, *Caller, error) {
 	switch {
 	case in.GrantType == "":
-		return TokenResponse{}, models.InvalidFields(map[string]string{"grant_type": "Use grant_type=refresh_token."})
+		return TokenResponse{}, nil, models.InvalidFields(map[string]string{"grant_type": "Use grant_type=refresh_token."})
 	case in.GrantType != "refresh_token":
-		return TokenResponse{}, ErrUnsupportedGrantType
+		return TokenResponse{}, nil, ErrUnsupportedGrantType
 	case in.RefreshToken == "":
-		return TokenResponse{}, models.InvalidFields(map[string]string{"refresh_token": "Enter the refresh token."})
+		return TokenResponse{}, nil, models.InvalidFields(map[string]string{"refresh_token": "Enter the refresh token."})
 	case !wellFormedRefreshToken(in.RefreshToken):
-		return TokenResponse{}, ErrInvalidGrant
+		return TokenResponse{}, nil, ErrInvalidGrant
 	}
 	hash := hashToken(in.RefreshToken)
 	sess, u, expires, spent, err := s.store.RefreshTokenByHash(ctx, hash)
 	if errors.Is(err, models.ErrNotFound) {
-		return TokenResponse{}, ErrInvalidGrant
+		return TokenResponse{}, nil, ErrInvalidGrant
 	}
 	if err != nil {
-		return TokenResponse{}, err
+		return TokenResponse{}, nil, err
+	}
+	if sess.ClientID != app {
+		return TokenResponse{}, nil, ErrInvalidGrant
 	}
 	if spent {
-		return TokenResponse{}, s.refreshTokenReused(ctx, sess, u, client)
+		return TokenResponse{}, nil, s.refreshTokenReused(ctx, sess, u, client)
 	}
 	if !s.now().Before(expires) {
-		return TokenResponse{}, ErrInvalidGrant
+		return TokenResponse{}, nil, ErrInvalidGrant
 	}
 	c, err := s.callerFor(ctx, sess, u)
 	if errors.Is(err, ErrSessionEnded) {
-		return TokenResponse{}, ErrInvalidGrant
+		return TokenResponse{}, nil, ErrInvalidGrant
 	}
 	if err != nil {
-		return TokenResponse{}, err
+		return TokenResponse{}, nil, err
 	}
 	if in.Scope != "" {
 		// Checked before the token is spent: a bad request changes nothing.
-		if c.Scopes = Grant(SplitScopes(in.Scope), c.Scopes); len(c.Scopes) == 0 {
-			return TokenResponse{}, ErrInvalidScope
+		asked := SplitScopes(in.Scope)
+		c.Scopes = Grant(asked, c.Scopes)
+		if c.Granted != nil {
+			c.Granted = keep(c.Granted, asked)
+		}
+		if len(c.Scopes) == 0 && len(c.Granted) == 0 {
+			return TokenResponse{}, nil, ErrInvalidScope
 		}
 	}
 	next, raw := s.newRefreshToken(sess)
 	won, err := s.store.RotateRefreshToken(ctx, hash, next, s.now())
 	if err != nil {
-		return TokenResponse{}, err
+		return TokenResponse{}, nil, err
 	}
 	if !won {
-		return TokenResponse{}, s.refreshTokenReused(ctx, sess, u, client)
+		return TokenResponse{}, nil, s.refreshTokenReused(ctx, sess, u, client)
 	}
 	tok, err := s.accessToken(ctx, c)
 	if err != nil {
-		return TokenResponse{}, err
+		return TokenResponse{}, nil, err
 	}
 	tok.RefreshToken = raw
-	return tok, nil
+	return tok, c, nil
 }
 
 // refreshTokenReused ends the session a spent refresh token belongs to

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"gatehouse/models"
@@ -90,6 +91,18 @@ func normalize(scopes []string) []string {
 }
 
 // joinScopes writes a scope list as a row stores it: names separated by spaces.
+// keep returns the scopes of a that are in b, in a's order (for scope
+// lists that hold OpenID Connect scopes, which normalize would drop).
+func keep(a, b []string) []string {
+	out := []string{}
+	for _, s := range a {
+		if slices.Contains(b, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
 func joinScopes(scopes []string) string { return strings.Join(scopes, " ") }
 
 func known(scope string) bool {

@@ -178,7 +178,11 @@ func (s *Service) callerFor(ctx context.Context, row *models.Session, u *models.
 	}
 	// The session's grant, narrowed by what the user has now: an admin
 	// taking a scope away takes it from live sessions too.
-	return &Caller{User: u, Session: row, Scopes: intersect(SplitScopes(row.Scopes), u.ScopeList())}, nil
+	c := &Caller{User: u, Session: row, Scopes: intersect(SplitScopes(row.Scopes), u.ScopeList())}
+	if row.ClientID != "" {
+		c.Granted = SplitScopes(row.Scopes)
+	}
+	return c, nil
 }
 
 // touchEvery is how stale a session's recorded activity may get before a
@@ -274,12 +278,16 @@ func mayLogIn(u *models.User) error {
 // startSession creates a session for u with the granted scopes, ending
 // the session replacing (the browser's previous one) if given: the last
 // step of every login. A disabled user gets none (mayLogIn).
-func (s *Service) startSession(ctx context.Context, u *models.User, scopes []string, client Client, replacing *Caller) (*Caller, error) {
+//
+// amr says how the user proved who they are (RFC 8176 values: pwd, otp,
+// hwk, fed, mfa), kept for the ID tokens of applications (contract §10).
+func (s *Service) startSession(ctx context.Context, u *models.User, scopes []string, client Client, replacing *Caller, amr string) (*Caller, error) {
 	if err := mayLogIn(u); err != nil {
 		return nil, err
 	}
 	now := s.now()
 	row, token := s.newSession(u.ID, joinScopes(scopes), client, now, now, now.Add(s.cfg.SessionMaxAge))
+	row.AMR = amr
 	var old string
 	if replacing != nil && !replacing.Bearer && replacing.Session != nil {
 		old = replacing.Session.TokenHash
@@ -296,7 +304,7 @@ func (s *Service) startSession(ctx context.Context, u *models.User, scopes []str
 // browser's previous one (replacing) as a login does. how says which way,
 // for the security log. A disabled user is refused (startSession).
 func (s *Service) OpenSession(ctx context.Context, u *models.User, client Client, replacing *Caller, how string) (*Caller, error) {
-	c, err := s.startSession(ctx, u, normalize(u.ScopeList()), client, replacing)
+	c, err := s.startSession(ctx, u, normalize(u.ScopeList()), client, replacing, amrOf(how))
 	if err != nil {
 		return nil, err
 	}
@@ -313,8 +321,25 @@ func (s *Service) Sessions(ctx context.Context, userID uint64, currentID string)
 		return nil, err
 	}
 	views := make([]models.SessionView, 0, len(rows))
+	var apps []string
 	for i := range rows {
 		views = append(views, rows[i].View(idle, currentID))
+		if rows[i].ClientID != "" {
+			apps = append(apps, rows[i].ClientID)
+		}
+	}
+	if len(apps) == 0 {
+		return views, nil
+	}
+	// The sessions of applications' grants name their app (contract §10).
+	names, err := s.store.AppNames(ctx, apps)
+	if err != nil {
+		return nil, err
+	}
+	for i := range rows {
+		if id := rows[i].ClientID; id != "" {
+			views[i].App = &models.AppRef{ClientID: id, Name: names[id]}
+		}
 	}
 	return views, nil
 }

@@ -29,11 +29,12 @@ func (s *Service) SigningKeys(ctx context.Context) ([]KeyInfo, error) {
 	return s.tokens.Keys(ctx)
 }
 
-// RotateKey makes a new key of JWT_ALG that signs from now on (on other
+// RotateKey makes a new key of JWT_ALG (or of alg, RS256 or EdDSA: the
+// keys of applications' ID tokens) that signs from now on (on other
 // instances within seconds). The old keys keep verifying the tokens they
 // signed, so nobody is logged out.
-func (s *Service) RotateKey(ctx context.Context) (string, error) {
-	return s.tokens.Rotate(ctx)
+func (s *Service) RotateKey(ctx context.Context, alg string) (string, error) {
+	return s.tokens.Rotate(ctx, alg)
 }
 
 // RetireKey retires the key kid (a leaked one): its tokens stop working at

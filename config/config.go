@@ -51,6 +51,11 @@ type Config struct {
 	// ReauthWindow is how recent an authentication a sensitive action
 	// needs (REAUTH_WINDOW, contract §7).
 	ReauthWindow time.Duration
+	// CodeTTL is an authorization code's lifetime and IDTokenTTL an ID
+	// token's, when Gatehouse is other applications' OpenID Connect
+	// provider (OIDC_CODE_TTL, ID_TOKEN_TTL: contract §10).
+	CodeTTL    time.Duration
+	IDTokenTTL time.Duration
 
 	Argon2 Argon2
 
@@ -242,6 +247,7 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 		SessionIdleTimeout: r.duration("SESSION_IDLE_TIMEOUT", 30*time.Minute),
 		SessionMaxAge:      r.duration("SESSION_MAX_AGE", 12*time.Hour),
 		ReauthWindow:       r.duration("REAUTH_WINDOW", 5*time.Minute),
+		CodeTTL:            r.duration("OIDC_CODE_TTL", time.Minute),
 
 		Argon2: Argon2{
 			MemoryKiB: uint32(r.integer("ARGON2_MEMORY_KIB", 19456, 8, 4<<20)),
@@ -282,6 +288,7 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 		},
 	}
 	c.RefreshTokenTTL = r.duration("REFRESH_TOKEN_TTL", c.SessionMaxAge)
+	c.IDTokenTTL = r.duration("ID_TOKEN_TTL", c.AccessTokenTTL)
 	c.Ops = Ops{
 		MetricsAddr:     r.str("METRICS_ADDR", ""),
 		ShutdownDelay:   r.delay("SHUTDOWN_DELAY", 0),

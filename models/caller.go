@@ -16,7 +16,7 @@ import (
 // it runs on every authenticated request: GORM's statement building and,
 // on SQLite, a fresh compile per query cost more than the query itself.
 const callerColumns = `SELECT s.token_hash, s.public_id, s.user_id, s.scopes, s.ip, s.user_agent,
-	s.created_at, s.last_seen_at, s.expires_at, s.auth_time,
+	s.created_at, s.last_seen_at, s.expires_at, s.auth_time, s.client_id, s.amr,
 	u.id, u.email, u.full_name, u.password_hash, u.scopes, u.disabled, u.email_verified,
 	u.created_at, u.updated_at, u.linked_providers, u.mfa_enabled`
 
@@ -125,7 +125,7 @@ func (s *Store) sessionWithUser(ctx context.Context, query string, args []any, e
 		u    User
 	)
 	dest := append([]any{&sess.TokenHash, &sess.PublicID, &sess.UserID, &sess.Scopes, &sess.IP, &sess.UserAgent,
-		&sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt, &sess.AuthTime,
+		&sess.CreatedAt, &sess.LastSeenAt, &sess.ExpiresAt, &sess.AuthTime, &sess.ClientID, &sess.AMR,
 		&u.ID, &u.Email, &u.FullName, &u.PasswordHash, &u.Scopes, &u.Disabled, &u.EmailVerified,
 		&u.CreatedAt, &u.UpdatedAt, &u.LinkedProviders, &u.MFAEnabled}, extra...)
 	err := s.queryRow(ctx, query, args, dest...)

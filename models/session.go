@@ -26,6 +26,11 @@ type Session struct {
 	// the login, or a re-authentication (contract §7). NULL on rows made
 	// before it existed, which then count as not recent.
 	AuthTime sql.NullTime
+	// ClientID is the app (contract §10) whose grant this session is;
+	// empty for Gatehouse's own logins. AMR says how the user proved who
+	// they are (RFC 8176 values, space-separated), for ID tokens.
+	ClientID string `gorm:"column:client_id;size:64;not null;default:'';index"`
+	AMR      string `gorm:"column:amr;size:64;not null;default:''"`
 }
 
 // EndsAt is when the session stops being usable unless it is used again:
@@ -69,6 +74,13 @@ type SessionView struct {
 	IP         string    `json:"ip"`
 	UserAgent  string    `json:"user_agent"`
 	Current    bool      `json:"current"`
+	App        *AppRef   `json:"app,omitempty"`
+}
+
+// AppRef names the app whose grant a session is.
+type AppRef struct {
+	ClientID string `json:"client_id"`
+	Name     string `json:"name"`
 }
 
 // View returns the session as the contract shows it. It expires at
@@ -102,6 +114,20 @@ func (s *Store) SessionsByUser(ctx context.Context, userID uint64) ([]Session, e
 	var out []Session
 	err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("created_at DESC").Find(&out).Error
 	return out, failed("list sessions", err)
+}
+
+// SessionByID reads one session by its public id; ErrNotFound if it is
+// gone. The read is causal on Galera: a session ended through another
+// node is gone here too.
+func (s *Store) SessionByID(ctx context.Context, publicID string) (*Session, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var sess Session
+	err := s.db.WithContext(ctx).Raw(s.causalRead("SELECT * FROM sessions WHERE public_id = ?"), publicID).Scan(&sess).Error
+	if err == nil && sess.PublicID == "" {
+		return nil, ErrNotFound
+	}
+	return &sess, failed("read session", err)
 }
 
 // TouchSession records activity on a session.

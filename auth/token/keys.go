@@ -64,12 +64,14 @@ const (
 // errNoKey is a kid the ring does not know, even after a reload.
 var errNoKey = errors.New("no signing key with that kid")
 
-func newKeyRing(store *models.Store, cfg config.Config, now func() time.Time) (*keyRing, error) {
+// newKeyRing returns the ring of alg's keys; ttl is the longest life of
+// a token they sign (ACCESS_TOKEN_TTL, or ID_TOKEN_TTL for ID tokens).
+func newKeyRing(store *models.Store, cfg config.Config, alg string, ttl time.Duration, now func() time.Time) (*keyRing, error) {
 	sl, err := seal.New(cfg.EncryptionKey, seal.SigningKeys)
 	if err != nil {
 		return nil, err
 	}
-	return &keyRing{store: store, alg: cfg.JWTAlg, sealer: sl, ttl: cfg.AccessTokenTTL, now: now}, nil
+	return &keyRing{store: store, alg: alg, sealer: sl, ttl: ttl, now: now}, nil
 }
 
 // sealContext binds a sealed private key to its kid and algorithm: a
@@ -353,14 +355,19 @@ func jwkOf(k models.SigningKey) (JWK, error) {
 // JWKS returns the public keys other services verify tokens with: the
 // signing key and the earlier ones whose tokens may still be alive. Under
 // HS256 there are none to publish.
+//
+// The keys that sign ID tokens for applications (RS256 unless an app asks
+// for EdDSA, contract §10) are published beside JWT_ALG's, from the moment
+// the first is made (at the first ID token of its algorithm).
 func (t *Tokens) JWKS(ctx context.Context) (JWKS, error) {
 	set := JWKS{Keys: []JWK{}}
-	if t.keys == nil {
-		return set, nil
-	}
-	keys, err := t.keys.published(ctx)
+	all, err := t.store.SigningKeys(ctx)
 	if err != nil {
 		return JWKS{}, err
+	}
+	var keys []models.SigningKey
+	for _, alg := range t.publishedAlgs() {
+		keys = append(keys, publishedKeys(liveKeys(all, alg), t.now(), t.keyTTL)...)
 	}
 	for _, k := range keys {
 		j, err := jwkOf(k)
@@ -380,7 +387,7 @@ type KeyInfo struct {
 	// State is current (signs new tokens), rotated (still verifies tokens
 	// it signed, and is in the JWKS until they expire), expired (rotated
 	// longer ago than ACCESS_TOKEN_TTL: no token of it can be alive),
-	// retired, or inactive (another algorithm than JWT_ALG).
+	// retired, or inactive (an algorithm that signs nothing here).
 	State string
 }
 
@@ -390,10 +397,16 @@ func (t *Tokens) Keys(ctx context.Context) ([]KeyInfo, error) {
 	if err != nil {
 		return nil, err
 	}
-	live := liveKeys(all, t.alg)
-	published := map[string]bool{}
-	for _, k := range publishedKeys(live, t.now(), t.ttl) {
-		published[k.KID] = true
+	published, current := map[string]bool{}, map[string]bool{}
+	algs := t.publishedAlgs()
+	for _, alg := range algs {
+		live := liveKeys(all, alg)
+		for _, k := range publishedKeys(live, t.now(), t.keyTTL) {
+			published[k.KID] = true
+		}
+		if len(live) > 0 {
+			current[live[0].KID] = true
+		}
 	}
 	out := make([]KeyInfo, 0, len(all))
 	for _, k := range all {
@@ -401,9 +414,9 @@ func (t *Tokens) Keys(ctx context.Context) ([]KeyInfo, error) {
 		switch {
 		case k.Retired():
 			info.State = "retired"
-		case k.Alg != t.alg:
+		case !slices.Contains(algs, k.Alg):
 			info.State = "inactive"
-		case len(live) > 0 && k.KID == live[0].KID:
+		case current[k.KID]:
 			info.State = "current"
 		case published[k.KID]:
 			info.State = "rotated"
@@ -418,15 +431,25 @@ func (t *Tokens) Keys(ctx context.Context) ([]KeyInfo, error) {
 // Rotate makes a new key of JWT_ALG that signs from now on (on other
 // instances within recheck). The old keys keep verifying the tokens they
 // signed, so nobody is logged out.
-func (t *Tokens) Rotate(ctx context.Context) (string, error) {
-	if t.keys == nil {
-		return "", errors.New("JWT_ALG=HS256 keeps no signing keys: tokens are signed with JWT_SECRET")
+//
+// alg names another ring than JWT_ALG's: RS256 or EdDSA, the keys of
+// applications' ID tokens (contract §10); empty is JWT_ALG.
+func (t *Tokens) Rotate(ctx context.Context, alg string) (string, error) {
+	r := t.keys
+	if alg != "" && alg != t.alg {
+		var err error
+		if r, err = t.idRing(alg); err != nil {
+			return "", err
+		}
 	}
-	kid, err := t.keys.create(ctx)
+	if r == nil {
+		return "", errors.New("JWT_ALG=HS256 keeps no signing keys: tokens are signed with JWT_SECRET (rotate --alg RS256 or EdDSA rotates the keys of ID tokens)")
+	}
+	kid, err := r.create(ctx)
 	if err != nil {
 		return "", err
 	}
-	return kid, t.keys.load(ctx)
+	return kid, r.load(ctx)
 }
 
 // Retire retires the key kid (a leaked one) in the database: from the
@@ -441,14 +464,21 @@ func (t *Tokens) Retire(ctx context.Context, kid string) (next string, err error
 	if err != nil {
 		return "", err
 	}
-	live := liveKeys(all, t.alg)
-	if !slices.ContainsFunc(all, func(k models.SigningKey) bool { return k.KID == kid }) {
+	i := slices.IndexFunc(all, func(k models.SigningKey) bool { return k.KID == kid })
+	if i < 0 {
 		return "", models.ErrNotFound
 	}
+	r := t.keys
+	if alg := all[i].Alg; alg != t.alg && slices.Contains(t.publishedAlgs(), alg) {
+		if r, err = t.idRing(alg); err != nil {
+			return "", err
+		}
+	}
+	live := liveKeys(all, all[i].Alg)
 	// The successor first: from the moment the key is retired, every
 	// instance finds a live key to sign with (keyRing.current).
-	if t.keys != nil && len(live) > 0 && live[0].KID == kid {
-		if next, err = t.keys.create(ctx); err != nil {
+	if r != nil && r.alg == all[i].Alg && len(live) > 0 && live[0].KID == kid {
+		if next, err = r.create(ctx); err != nil {
 			return "", err
 		}
 	}

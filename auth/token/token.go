@@ -50,6 +50,9 @@ type Subject struct {
 	// a token never outlives its session.
 	SID            string
 	SessionExpires time.Time
+	// ClientID is the application whose grant the session is (contract
+	// §10): its tokens name it as their audience and client_id.
+	ClientID string
 }
 
 // Claims are an access token's claims (contract §4).
@@ -57,6 +60,8 @@ type Claims struct {
 	Email string `json:"email"`
 	Scope string `json:"scope"`
 	SID   string `json:"sid"`
+	// ClientID is the application a token was issued to (contract §10).
+	ClientID string `json:"client_id,omitempty"`
 	jwt.RegisteredClaims
 	kid string // the header's key id, kept with the claims in the cache
 }
@@ -77,6 +82,13 @@ type Tokens struct {
 	ttl      time.Duration
 	now      func() time.Time
 	verified *verifiedTokens
+
+	cfg    config.Config
+	keyTTL time.Duration // the longest life of any token the keys sign
+	// idRings are the keys of ID tokens of algorithms other than JWT_ALG
+	// (idtoken.go), made at their first use.
+	idMu    sync.Mutex
+	idRings map[string]*keyRing
 }
 
 // New returns the tokens of cfg (JWT_ALG, JWT_SECRET, ENCRYPTION_KEY,
@@ -85,14 +97,15 @@ type Tokens struct {
 // first one on the first start.
 func New(store *models.Store, cfg config.Config, now func() time.Time) (*Tokens, error) {
 	t := &Tokens{store: store, method: jwt.GetSigningMethod(cfg.JWTAlg), alg: cfg.JWTAlg, secret: cfg.JWTSecret, issuer: cfg.BaseURL.String(),
-		ttl: cfg.AccessTokenTTL, now: now, verified: newVerifiedTokens(verifiedTokensMax)}
+		ttl: cfg.AccessTokenTTL, now: now, verified: newVerifiedTokens(verifiedTokensMax),
+		cfg: cfg, keyTTL: max(cfg.AccessTokenTTL, cfg.IDTokenTTL), idRings: map[string]*keyRing{}}
 	if t.method == nil {
 		return nil, fmt.Errorf("JWT_ALG %q is not supported", cfg.JWTAlg)
 	}
 	if cfg.JWTAlg == config.JWTAlgHS256 {
 		return t, nil
 	}
-	keys, err := newKeyRing(store, cfg, now)
+	keys, err := newKeyRing(store, cfg, cfg.JWTAlg, t.keyTTL, now)
 	if err != nil {
 		return nil, err
 	}
@@ -122,7 +135,8 @@ func (t *Tokens) Issue(ctx context.Context, sub Subject) (Response, error) {
 	cl := Claims{
 		Email: sub.Email,
 		Scope: scope,
-		SID:   sub.SID,
+		SID:      sub.SID,
+		ClientID: sub.ClientID,
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    t.issuer,
 			Subject:   strconv.FormatUint(sub.UserID, 10),
@@ -130,6 +144,9 @@ func (t *Tokens) Issue(ctx context.Context, sub Subject) (Response, error) {
 			ExpiresAt: jwt.NewNumericDate(exp),
 			ID:        randomID(16),
 		},
+	}
+	if sub.ClientID != "" {
+		cl.Audience = jwt.ClaimStrings{sub.ClientID}
 	}
 	tok := jwt.NewWithClaims(t.method, cl)
 	var key any = t.secret
