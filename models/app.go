@@ -295,14 +295,24 @@ func (s *Store) CreateAuthCode(ctx context.Context, c *AuthCode) error {
 	return failed("create authorization code", err)
 }
 
-// RedeemAuthCode spends the code with hash at now and calls grant with it
-// to open its session (whose public id it records), all in one
-// transaction; on a causally consistent read on Galera, so two instances
-// cannot both redeem it. A code spent before: its grant session is ended
-// (its tokens with it) and the answer is ErrCodeSpent, with the code
-// so the caller can log it. ErrNotFound if there is no such code.
-func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time, grant func(tx *Store, c *AuthCode) (string, error)) (*AuthCode, error) {
-	var code AuthCode
+// AuthCodeByHash reads a code by its hash; ErrNotFound if there is none.
+func (s *Store) AuthCodeByHash(ctx context.Context, hash string) (*AuthCode, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var c AuthCode
+	err := s.db.WithContext(ctx).Raw(s.causalRead("SELECT * FROM auth_codes WHERE code_hash = ?"), hash).Scan(&c).Error
+	if err == nil && c.CodeHash == "" {
+		return nil, ErrNotFound
+	}
+	return &c, failed("read authorization code", err)
+}
+
+// RedeemAuthCode spends the code with hash at now and calls grant with
+// the transaction to open its session, whose public id it records with
+// the code — all in one transaction, so of two requests presenting one
+// code (on any instances) exactly one opens a session. The other gets
+// ErrCodeSpent, and so does a code spent before.
+func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time, grant func(tx *Store) (string, error)) error {
 	var spent bool
 	err := s.Atomically(ctx, func(tx *Store) error {
 		spent = false
@@ -310,30 +320,39 @@ func (s *Store) RedeemAuthCode(ctx context.Context, hash string, now time.Time, 
 		if res.Error != nil {
 			return res.Error
 		}
-		if err := tx.db.Where("code_hash = ?", hash).Take(&code).Error; err != nil {
-			return err
-		}
 		if res.RowsAffected == 0 {
 			spent = true
-			if code.GrantSession == "" {
-				return nil
-			}
-			return tx.db.Where("public_id = ?", code.GrantSession).Delete(&Session{}).Error
+			return nil
 		}
-		sid, err := grant(tx, &code)
+		sid, err := grant(tx)
 		if err != nil {
 			return err
 		}
-		code.GrantSession = sid
 		return tx.db.Model(&AuthCode{}).Where("code_hash = ?", hash).Update("grant_session", sid).Error
 	})
 	if err != nil {
-		return nil, failed("redeem authorization code", err)
+		return failed("redeem authorization code", err)
 	}
 	if spent {
-		return &code, ErrCodeSpent
+		return ErrCodeSpent
 	}
-	return &code, nil
+	return nil
+}
+
+// EndCodeGrant ends the session a spent code opened (RFC 6749 §4.1.2:
+// a code used twice revokes the tokens issued from it) and returns the
+// code; ErrNotFound if there is no such code.
+func (s *Store) EndCodeGrant(ctx context.Context, hash string) (*AuthCode, error) {
+	c, err := s.AuthCodeByHash(ctx, hash)
+	if err != nil || c.GrantSession == "" {
+		return c, err
+	}
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	err = s.write(ctx, func(db *gorm.DB) error {
+		return db.Where("public_id = ?", c.GrantSession).Delete(&Session{}).Error
+	})
+	return c, failed("end the grant of a reused code", err)
 }
 
 // DeleteDeadAuthCodes removes codes that expired (spent ones with them:

@@ -23,6 +23,9 @@ const (
 	EventProviderUnlinked     = "provider_unlinked"      // Detail: the provider
 	EventAdminChangedUser     = "admin_changed_user"     // Detail: what changed, and by whom
 	EventRefreshTokenReused   = "refresh_token_reused"   // a spent refresh token came back; its session was ended
+	EventAppAuthorized        = "app_authorized"         // Detail: the application and the scopes allowed (contract §10)
+	EventAppRevoked           = "app_revoked"            // Detail: the application disconnected
+	EventCodeReused           = "code_reused"            // an authorization code came back; its grant was ended
 
 	// Two-factor authentication (contract §7).
 	EventMFAEnabled               = "mfa_enabled"                // Detail: which factor
