@@ -112,6 +112,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return userCommand(ctx, args, getenv, stdin, stdout, stderr)
 	case "keys":
 		return keysCommand(ctx, args, getenv, stdout, stderr)
+	case "client":
+		return clientCommand(ctx, args, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -125,9 +127,9 @@ const usage = `usage: gatehouse [serve] [--addr A] [--base-url U] [--database-ur
        gatehouse user add --email E --name N [--scopes "user:read user:write"] [--admin] --password-stdin
        gatehouse user list | export | import FILE|- [--dry-run]   (export, import: JSON Lines, docs/import.md)
        gatehouse user disable E | enable E | reset-2fa E   (reset-2fa: two-factor off, sessions ended)
-       gatehouse user passwd E --password-stdin
-       gatehouse user scopes E "SCOPES"   (spaces or commas, e.g. "user:read,admin:write")
-       gatehouse keys list | rotate | retire KID   (token signing keys: retire ends a key's tokens at once)`
+       gatehouse user passwd E --password-stdin | scopes E "SCOPES"   (scopes: spaces or commas, e.g. "user:read,admin:write")
+       gatehouse keys list | rotate [--alg RS256|EdDSA] | retire KID   (signing keys: retire ends a key's tokens at once)
+       gatehouse client add --name N --redirect-uri U [...] | list | secret ID | remove ID   (applications: docs/apps.md)`
 
 // app is the opened, migrated application.
 type app struct {

@@ -48,6 +48,9 @@ func (s *Service) Sweep(ctx context.Context) []Swept {
 		{"mails", func() (int64, error) { return s.store.DeleteMailsBefore(ctx, now.Add(-mailRetention)) }},
 		{"refresh_tokens", func() (int64, error) { return s.store.DeleteDeadRefreshTokens(ctx, now) }},
 		{"pending_logins", func() (int64, error) { return s.store.DeleteExpiredPendingLogins(ctx, now) }},
+		// An authorization code is kept an hour past its expiry, so a late
+		// replay still ends the grant it opened (contract §10).
+		{"auth_codes", func() (int64, error) { return s.store.DeleteDeadAuthCodes(ctx, now.Add(-time.Hour)) }},
 	}
 	out := make([]Swept, 0, len(tables))
 	for _, t := range tables {

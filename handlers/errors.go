@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"gatehouse/auth"
+	"gatehouse/idp"
 	"gatehouse/models"
 )
 
@@ -56,6 +57,9 @@ type problem struct {
 	Message    string            `json:"-"`
 	Code       string            `json:"error"`
 	Detail     string            `json:"detail"`
+	// Description repeats Detail as RFC 6749 §5.2's error_description on
+	// the OpenID Connect provider's routes (contract §10).
+	Description string `json:"error_description,omitempty"`
 	Fields     map[string]string `json:"fields,omitempty"`
 	retryAfter int
 	scope      string
@@ -217,6 +221,8 @@ func (h *handler) handleError(err error, c echo.Context) {
 	}
 	header := c.Response().Header()
 	switch {
+	case errors.Is(p.cause, idp.ErrInvalidClient):
+		header.Set("WWW-Authenticate", `Basic realm="gatehouse", error="invalid_client"`)
 	case errors.Is(p.cause, auth.ErrInvalidToken):
 		header.Set("WWW-Authenticate", `Bearer error="invalid_token", error_description="The access token is invalid or has expired"`)
 	case p.Status == http.StatusUnauthorized:
@@ -229,6 +235,9 @@ func (h *handler) handleError(err error, c echo.Context) {
 	}
 
 	if wantsJSON(req) {
+		if oauthAPI(req.URL.Path) {
+			p.Description = p.Detail
+		}
 		err = c.JSON(p.Status, p)
 	} else {
 		err = h.errorPage(c, p)

@@ -19,6 +19,7 @@ import (
 
 	"gatehouse/auth"
 	"gatehouse/config"
+	"gatehouse/idp"
 	"gatehouse/models"
 	"gatehouse/templates"
 )
@@ -28,6 +29,7 @@ type Deps struct {
 	Config config.Config
 	Store  *models.Store // posts and /readyz only: users, sessions, identities and events go through Auth
 	Auth   *auth.Service
+	IDP    *idp.Provider // Gatehouse as an OpenID Connect provider (contract §10); nil: made from the rest
 	Logger *slog.Logger
 	Now    func() time.Time
 	// Stopping, once set, makes /readyz answer 503 (a graceful stop,
@@ -48,6 +50,7 @@ type handler struct {
 	cfg       config.Config
 	store     *models.Store
 	auth      *auth.Service
+	idp       *idp.Provider
 	log       *slog.Logger
 	now       func() time.Time
 	crossSite *http.CrossOriginProtection
@@ -69,7 +72,10 @@ func New(d Deps) (*echo.Echo, error) {
 	if d.Stopping == nil {
 		d.Stopping = new(atomic.Bool)
 	}
-	h := &handler{cfg: d.Config, store: d.Store, auth: d.Auth, log: d.Logger, now: d.Now,
+	if d.IDP == nil {
+		d.IDP = idp.New(d.Store, d.Auth, d.Config, d.Now, d.Logger)
+	}
+	h := &handler{cfg: d.Config, store: d.Store, auth: d.Auth, idp: d.IDP, log: d.Logger, now: d.Now,
 		crossSite: http.NewCrossOriginProtection(), stopping: d.Stopping, metrics: d.Metrics}
 	if h.openAPI, err = openAPIDocument(d.Config.BaseURL.String(), d.Auth.CookieName()); err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"gatehouse/auth"
+	"gatehouse/models"
 )
 
 // loginMessages are the login page's messages, chosen by ?state= (contract §3).
@@ -47,7 +48,12 @@ func (h *handler) loginPage(c echo.Context) error {
 	if callerOf(c) != nil {
 		return c.Redirect(http.StatusSeeOther, "/auth/home")
 	}
-	page := h.newLoginPage("", c.QueryParam("next"))
+	// login_hint: an application (contract §10) names who logs in.
+	hint := c.QueryParam("login_hint")
+	if len(hint) > models.MaxEmail || models.ValidateLine(hint) != "" {
+		hint = ""
+	}
+	page := h.newLoginPage(hint, c.QueryParam("next"))
 	page.Message = loginMessages[c.QueryParam("state")]
 	return c.Render(http.StatusOK, "login.html", page)
 }

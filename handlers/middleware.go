@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"gatehouse/auth"
+	"gatehouse/idp"
 	"gatehouse/models"
 )
 
@@ -83,8 +84,17 @@ func (h *handler) logRequests() echo.MiddlewareFunc {
 // browser says come from another site, judged by Sec-Fetch-Site / Origin
 // with Go's http.CrossOriginProtection — no tokens. Clients that send
 // neither header (Postman, curl, scripts) pass.
+//
+// The OpenID Connect provider's protocol routes are called across sites
+// by design (an app's page posts an authorization request; a single-page
+// app calls the token endpoint): they act on no cookie's behalf but the
+// authorization request's, which a GET may make as well. The consent and
+// logout forms stay guarded.
 func (h *handler) refuseCrossSite(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		if p := c.Request().URL.Path; oauthAPI(p) || p == idp.AuthorizePath {
+			return next(c)
+		}
 		if err := h.crossSite.Check(c.Request()); err != nil {
 			return errCrossSite
 		}
@@ -101,7 +111,7 @@ func (h *handler) refuseCrossSite(next echo.HandlerFunc) echo.HandlerFunc {
 func (h *handler) loadCaller(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if p := c.Request().URL.Path; p == "/healthz" || p == "/readyz" || strings.HasPrefix(p, "/static/") ||
-			p == jwksPath || p == metadataPath {
+			p == jwksPath || p == metadataPath || oauthAPI(p) {
 			return next(c)
 		}
 		caller, err := h.auth.Authenticate(c.Request())
@@ -118,6 +128,13 @@ func (h *handler) loadCaller(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		return next(c)
 	}
+}
+
+// oauthAPI reports whether p is one of the OpenID Connect provider's
+// routes for programs (contract §10): JSON, authenticated by client or
+// token credentials of their own, never by the cookie.
+func oauthAPI(p string) bool {
+	return p == idp.TokenPath || p == idp.UserInfoPath || p == idp.RevokePath || p == idp.DiscoveryPath
 }
 
 // callerOf returns the authenticated caller, or nil.
@@ -166,7 +183,7 @@ func expectJSON(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		p := c.Request().URL.Path
 		if strings.HasPrefix(p, "/api/") || p == "/api" || p == "/healthz" || p == "/readyz" || p == "/openapi.json" ||
-			p == jwksPath || p == metadataPath {
+			p == jwksPath || p == metadataPath || oauthAPI(p) {
 			c.Request().Header.Set("X-Expected-Format", "application/json")
 		}
 		return next(c)

@@ -57,6 +57,7 @@ var outcomes = map[string]outcome{
 	"sessions_ended":      {Detail: "Your other sessions have been ended."},
 	"user_sessions_ended": {Detail: "Their sessions have been ended."},
 	"saved":               {Flash: "Saved."},
+	"app_disconnected":    {"Application disconnected", "The application has been disconnected: its sessions ended and it will ask again."},
 	"posted":              {Flash: "Your post has been published."},
 
 	"provider_linked":   {Flash: "The provider is now connected: you can log in with it."},

@@ -5,6 +5,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"gatehouse/auth"
+	"gatehouse/idp"
 	"gatehouse/static"
 )
 
@@ -128,7 +129,27 @@ func (h *handler) routes(e *echo.Echo) {
 	e.GET("/readyz", h.readyz)
 
 	e.GET(jwksPath, h.jwks)
-	e.GET(metadataPath, h.metadata)
+	e.GET(metadataPath, h.discovery)
+
+	// Gatehouse as an OpenID Connect provider (contract §10).
+	e.GET(idp.DiscoveryPath, h.discovery)
+	e.GET(idp.AuthorizePath, h.authorize)
+	e.POST(idp.AuthorizePath, h.authorize, small)
+	e.POST(idp.ConsentPath, h.consent, small)
+	e.POST(idp.TokenPath, h.oauthToken, small)
+	e.GET(idp.UserInfoPath, h.userInfo)
+	e.POST(idp.UserInfoPath, h.userInfo, small)
+	e.POST(idp.RevokePath, h.revokeToken, small)
+	e.GET(idp.LogoutPath, h.appLogout)
+	e.POST(idp.LogoutPath, h.appLogout, small)
+	e.GET("/admin/me/apps", h.connectedApps, read)
+	api.GET("/me/apps", h.connectedApps, read)
+	e.POST("/admin/me/apps/:client_id/revoke", h.disconnectApp, write)
+	api.POST("/me/apps/:client_id/revoke", h.disconnectApp, write)
+	api.GET("/clients", h.listClients, adminRead)
+	api.POST("/clients", h.createClient, adminWrite)
+	api.POST("/clients/:client_id/secret", h.newClientSecret, adminWrite)
+	api.POST("/clients/:client_id/remove", h.removeClient, adminWrite)
 
 	e.GET("/docs", h.apiDocs)
 	e.GET("/openapi.json", h.apiDocs)

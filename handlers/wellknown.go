@@ -5,7 +5,6 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"gatehouse/auth"
 )
 
 // The well-known documents (contract §8): public, the same for everyone,
@@ -25,27 +24,4 @@ func (h *handler) jwks(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, set)
-}
-
-// serverMetadata is RFC 8414's authorization server metadata.
-type serverMetadata struct {
-	Issuer                 string   `json:"issuer"`
-	TokenEndpoint          string   `json:"token_endpoint"`
-	JWKSURI                string   `json:"jwks_uri"`
-	GrantTypesSupported    []string `json:"grant_types_supported"`
-	ScopesSupported        []string `json:"scopes_supported"`
-	ResponseTypesSupported []string `json:"response_types_supported"`
-}
-
-// metadata serves GET /.well-known/oauth-authorization-server (RFC 8414).
-func (h *handler) metadata(c echo.Context) error {
-	base := h.cfg.BaseURL.String()
-	return c.JSON(http.StatusOK, serverMetadata{
-		Issuer:                 base, // the tokens' iss
-		TokenEndpoint:          base + "/api/login",
-		JWKSURI:                base + jwksPath,
-		GrantTypesSupported:    []string{"password", "refresh_token"},
-		ScopesSupported:        auth.AllScopes,
-		ResponseTypesSupported: []string{},
-	})
 }

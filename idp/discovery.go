@@ -120,9 +120,3 @@ func (p *Provider) Disconnect(ctx context.Context, c *auth.Caller, clientID stri
 	p.auth.Record(ctx, c.User.ID, models.EventAppRevoked, client, models.Truncate(name, 255))
 	return nil
 }
-
-// SweepCodes removes codes that expired over an hour ago (kept that long
-// so a late replay still ends its grant).
-func (p *Provider) SweepCodes(ctx context.Context) (int64, error) {
-	return p.store.DeleteDeadAuthCodes(ctx, p.now().Add(-time.Hour))
-}
