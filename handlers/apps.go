@@ -50,12 +50,12 @@ func (h *handler) consent(c echo.Context) error {
 
 // consentPage is the data of consent.html.
 type consentPage struct {
-	*idp.ConsentPage
+	idp.ConsentPage
 }
 
 func (h *handler) authorized(c echo.Context, d idp.Decision) error {
 	if d.Consent != nil {
-		return c.Render(http.StatusOK, "consent.html", consentPage{d.Consent})
+		return c.Render(http.StatusOK, "consent.html", consentPage{*d.Consent})
 	}
 	if strings.HasPrefix(d.Redirect, "/") {
 		return c.Redirect(http.StatusSeeOther, d.Redirect) // Gatehouse's own login

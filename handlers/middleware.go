@@ -228,7 +228,7 @@ func (h *handler) secureHeaders() echo.MiddlewareFunc {
 				header["Strict-Transport-Security"] = hsts
 			}
 			switch p := c.Request().URL.Path; {
-			case p == jwksPath || p == metadataPath:
+			case p == jwksPath || p == metadataPath || p == idp.DiscoveryPath:
 				header["Cache-Control"] = public
 			case !strings.HasPrefix(p, "/static/"):
 				header["Cache-Control"] = noStore

@@ -225,7 +225,7 @@ func TestKeyRotationAcrossInstances(t *testing.T) {
 		}
 		onTwo.get("/api/me", bearer(old)).wantStatus(t, http.StatusOK) // cached on two now
 
-		newKid, err := one.auth.RotateKey(ctx)
+		newKid, err := one.auth.RotateKey(ctx, "")
 		if err != nil {
 			t.Fatalf("rotate: %v", err)
 		}
@@ -383,7 +383,7 @@ func TestRetireKeyAtOnce(t *testing.T) {
 
 		// Retiring an older key (rotated, still published) removes it from
 		// every JWKS at once too.
-		rotated, err := cliLike.auth.RotateKey(ctx)
+		rotated, err := cliLike.auth.RotateKey(ctx, "")
 		if err != nil {
 			t.Fatal(err)
 		}
