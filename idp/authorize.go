@@ -135,7 +135,8 @@ func (p *Provider) Authorize(ctx context.Context, form url.Values, caller *auth.
 	if caller.Session.AuthTime.Valid {
 		authTime = caller.Session.AuthTime.Time
 	}
-	if maxAge != nil && p.now().Sub(authTime) > time.Duration(*maxAge)*time.Second {
+	// prompt=login (max_age 0 to the library) always asks again.
+	if maxAge != nil && (*maxAge == 0 || p.now().Sub(authTime) > time.Duration(*maxAge)*time.Second) {
 		if none {
 			return back("login_required", "The login is older than max_age allows.")
 		}

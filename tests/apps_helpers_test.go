@@ -24,6 +24,9 @@ func (a *app) registerApp(t *testing.T, reg idp.Registration) idp.AppView {
 	if reg.Name == "" {
 		reg.Name = "Notes"
 	}
+	if len(reg.RedirectURIs) == 0 {
+		reg.RedirectURIs = []string{rpCallback}
+	}
 	v, err := idp.New(a.store, a.auth, a.cfg, a.clock.Now, slog.New(slog.DiscardHandler)).Register(context.Background(), reg)
 	if err != nil {
 		t.Fatalf("register app: %v", err)
