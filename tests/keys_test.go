@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -118,18 +119,25 @@ func TestJWKSAndMetadata(t *testing.T) {
 				var meta map[string]any
 				resp.decode(t, &meta)
 				base := app.cfg.BaseURL.String()
+				// From contract §10 on, RFC 8414's document describes the
+				// OpenID Connect provider: the same as its discovery document.
 				want := map[string]any{
 					"issuer":                   base,
-					"token_endpoint":           base + "/api/login",
+					"token_endpoint":           base + "/oauth2/token",
+					"authorization_endpoint":   base + "/oauth2/authorize",
 					"jwks_uri":                 base + "/.well-known/jwks.json",
-					"grant_types_supported":    []any{"password", "refresh_token"},
-					"scopes_supported":         []any{"user:read", "user:write", "admin:read", "admin:write"},
-					"response_types_supported": []any{},
+					"grant_types_supported":    []any{"authorization_code", "refresh_token", "password"},
+					"response_types_supported": []any{"code"},
 				}
-				got, _ := json.Marshal(meta)
-				wantJSON, _ := json.Marshal(want)
-				if string(got) != string(wantJSON) {
-					t.Errorf("metadata:\n got %s\nwant %s", got, wantJSON)
+				for k, v := range want {
+					if g, w := fmt.Sprint(meta[k]), fmt.Sprint(v); g != w {
+						t.Errorf("metadata %s = %s, want %s", k, g, w)
+					}
+				}
+				var discovery map[string]any
+				c.get("/.well-known/openid-configuration").wantStatus(t, http.StatusOK).decode(t, &discovery)
+				if got, again := fmt.Sprint(meta), fmt.Sprint(discovery); got != again {
+					t.Errorf("RFC 8414 metadata %s differs from the discovery document %s", got, again)
 				}
 			})
 		}
