@@ -89,16 +89,21 @@ func (s *Service) pendingHash(r *http.Request) string {
 
 // HasPendingLogin reports whether the request's browser has a pending
 // login that is still good (the /auth/2fa page is shown only then).
-func (s *Service) HasPendingLogin(r *http.Request) (bool, error) {
+//
+// next is where the login goes once complete.
+func (s *Service) HasPendingLogin(r *http.Request) (ok bool, next string, err error) {
 	hash := s.pendingHash(r)
 	if hash == "" {
-		return false, nil
+		return false, "", nil
 	}
-	_, err := s.store.PendingLoginByHash(r.Context(), hash, s.now(), pendingTries)
+	p, err := s.store.PendingLoginByHash(r.Context(), hash, s.now(), pendingTries)
 	if errors.Is(err, models.ErrNotFound) {
-		return false, nil
+		return false, "", nil
 	}
-	return err == nil, err
+	if err != nil {
+		return false, "", err
+	}
+	return true, p.Next, nil
 }
 
 // SecondStep is the code a browser sends to /auth/2fa.

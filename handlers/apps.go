@@ -55,6 +55,7 @@ type consentPage struct {
 
 func (h *handler) authorized(c echo.Context, d idp.Decision) error {
 	if d.Consent != nil {
+		allowFormAction(c, d.Consent.RedirectOrigin)
 		return c.Render(http.StatusOK, "consent.html", consentPage{*d.Consent})
 	}
 	if strings.HasPrefix(d.Redirect, "/") {
@@ -180,6 +181,7 @@ func (h *handler) appLogout(c echo.Context) error {
 		c.Set(callerKey, nil)
 	}
 	if out.Confirm {
+		allowFormAction(c, out.FormTarget)
 		return c.Render(http.StatusOK, "app_logout.html", logoutPage{Confirm: true, AppName: out.AppName, Form: in.Form()})
 	}
 	if out.Redirect != "" {
@@ -256,6 +258,24 @@ func (h *handler) removeClient(c echo.Context) error {
 		return err
 	}
 	return c.JSON(http.StatusOK, map[string]string{"detail": "Application removed; its sessions and tokens have ended."})
+}
+
+// allowFormRedirect lets the page's form end at the app that next, an
+// authorization request, would send the browser to: a login, second
+// step or re-authentication that continues an application's login
+// redirects there at the end of the form's chain of redirects, which the
+// Content-Security-Policy's form-action checks (Chromium enforces it).
+func (h *handler) allowFormRedirect(c echo.Context, next string) {
+	allowFormAction(c, h.idp.FormTarget(c.Request().Context(), next))
+}
+
+// allowFormAction widens the page's form-action to origin ("" keeps it
+// to 'self').
+func allowFormAction(c echo.Context, origin string) {
+	if origin == "" {
+		return
+	}
+	c.Response().Header().Set("Content-Security-Policy", contentSecurityPolicy+" "+origin)
 }
 
 // badRequest is RFC 6749's invalid_request: a 400 page, or JSON, with

@@ -54,6 +54,7 @@ func (h *handler) loginPage(c echo.Context) error {
 		hint = ""
 	}
 	page := h.newLoginPage(hint, c.QueryParam("next"))
+	h.allowFormRedirect(c, page.Next)
 	page.Message = loginMessages[c.QueryParam("state")]
 	return c.Render(http.StatusOK, "login.html", page)
 }

@@ -27,6 +27,7 @@ func (h *handler) newReauthPage(caller *auth.Caller, next string) reauthPage {
 // showReauth serves GET /auth/reauth?next= to anyone logged in: "confirm
 // it is you" before a sensitive action.
 func (h *handler) showReauth(c echo.Context) error {
+	h.allowFormRedirect(c, c.QueryParam("next"))
 	return c.Render(http.StatusOK, "reauth.html", h.newReauthPage(callerOf(c), c.QueryParam("next")))
 }
 
@@ -50,6 +51,7 @@ func (h *handler) reauth(c echo.Context) error {
 			// page asks no username.
 			err = sayOnPage(err, "Incorrect password.")
 		}
+		h.allowFormRedirect(c, next)
 		return withPage(err, "reauth.html", data(h.newReauthPage(caller, next)))
 	}
 	if wantsJSON(c.Request()) {

@@ -16,13 +16,14 @@ type secondStepPage struct{}
 // pending login. Without one (none, expired, used up) it is back to the
 // login page.
 func (h *handler) secondStepPage(c echo.Context) error {
-	ok, err := h.auth.HasPendingLogin(c.Request())
+	ok, next, err := h.auth.HasPendingLogin(c.Request())
 	if err != nil {
 		return err
 	}
 	if !ok {
 		return c.Redirect(http.StatusSeeOther, "/auth/login?state=2")
 	}
+	h.allowFormRedirect(c, next)
 	return c.Render(http.StatusOK, "mfa_login.html", secondStepPage{})
 }
 
@@ -38,6 +39,9 @@ func (h *handler) secondStep(c echo.Context) error {
 	}
 	caller, next, err := h.auth.CompletePendingLogin(c.Response(), c.Request(), in, clientOf(c), callerOf(c))
 	if err != nil {
+		if _, next, perr := h.auth.HasPendingLogin(c.Request()); perr == nil {
+			h.allowFormRedirect(c, next) // the form again, which may lead to an app
+		}
 		return withPage(err, "mfa_login.html", data(secondStepPage{}))
 	}
 	return h.loggedIn(c, caller, next)

@@ -35,6 +35,9 @@ type ConsentPage struct {
 	Email    string
 	Scopes   []string // what the app will get, in plain words
 	Request  string   // the authorization request's parameters, posted back
+	// RedirectOrigin is where the form ends: the app's origin (for the
+	// page's form-action).
+	RedirectOrigin string
 }
 
 // errBadRequestPage is an authorization request that cannot be answered
@@ -172,7 +175,8 @@ func (p *Provider) Authorize(ctx context.Context, form url.Values, caller *auth.
 					return back("consent_required", "The user has not allowed this application yet.")
 				}
 				return Decision{Consent: &ConsentPage{AppName: app.Name, ClientID: app.ClientID, Email: caller.User.Email,
-					Scopes: scopeWords(granted), Request: withoutPrompt(form, oidc.PromptConsent).Encode()}}, nil
+					Scopes: scopeWords(granted), Request: withoutPrompt(form, oidc.PromptConsent).Encode(),
+					RedirectOrigin: originOf(req.RedirectURI)}}, nil
 			}
 		}
 	}
@@ -186,6 +190,39 @@ func (p *Provider) Authorize(ctx context.Context, form url.Values, caller *auth.
 		return Decision{}, err
 	}
 	return Decision{Redirect: p.responseURL(req.RedirectURI, url.Values{"code": {code}}, req.State)}, nil
+}
+
+// FormTarget is the origin of the app an authorization request (next, a
+// local path) would send the browser to at the end, if it is one with a
+// registered redirect URI; "" otherwise.
+func (p *Provider) FormTarget(ctx context.Context, next string) string {
+	u, err := url.Parse(next)
+	if err != nil || u.Path != AuthorizePath || u.Host != "" {
+		return ""
+	}
+	q := u.Query()
+	clientID, redirect := q.Get("client_id"), q.Get("redirect_uri")
+	if clientID == "" || len(clientID) > 64 || redirect == "" {
+		return ""
+	}
+	app, err := p.store.AppByClientID(ctx, clientID)
+	if err != nil || !redirectMatches(app.Redirects(), redirect) {
+		return ""
+	}
+	return originOf(redirect)
+}
+
+// originOf is a redirect URI's origin as a CSP source: scheme://host[:port]
+// for the web, scheme: for a native app's own scheme.
+func originOf(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme == "" {
+		return ""
+	}
+	if u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return u.Scheme + ":"
+	}
+	return u.Scheme + "://" + u.Host
 }
 
 // responseURL is redirectURI with params, state (when sent) and iss

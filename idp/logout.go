@@ -50,6 +50,9 @@ type LogoutOutcome struct {
 	Confirm  bool
 	Redirect string
 	AppName  string
+	// FormTarget is the origin the confirmation's form may end at: the
+	// registered post-logout URI's (for the page's form-action).
+	FormTarget string
 }
 
 // Logout decides a logout request from the browser of caller (nil: no
@@ -81,7 +84,7 @@ func (p *Provider) Logout(ctx context.Context, in LogoutRequest, caller *auth.Ca
 		if in.State != "" {
 			q.Set("state", in.State)
 		}
-		out.Redirect = in.PostLogout
+		out.Redirect, out.FormTarget = in.PostLogout, originOf(in.PostLogout)
 		if len(q) > 0 {
 			if u, err := url.Parse(in.PostLogout); err == nil {
 				uq := u.Query()

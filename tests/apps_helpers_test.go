@@ -173,3 +173,19 @@ func jwtHeader(t *testing.T, raw string) map[string]any {
 	}
 	return h
 }
+
+// decodeJWTPayload decodes a JWT's claims into v, without verifying it.
+func decodeJWTPayload(t *testing.T, raw string, v any) {
+	t.Helper()
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		t.Fatalf("not a JWT: %.40s", raw)
+	}
+	data, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatalf("JWT payload: %v", err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		t.Fatalf("JWT payload: %v", err)
+	}
+}
