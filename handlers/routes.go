@@ -19,8 +19,18 @@ func (h *handler) routes(e *echo.Echo) {
 	e.Use(middleware.Recover())
 	e.Use(h.secureHeaders())
 	e.Use(middleware.BodyLimit("1MiB")) // "1M" would be 10^6 bytes
+	// The OpenID Connect provider's routes for programs answer any origin,
+	// without credentials: single-page apps call them, and they trust the
+	// client's and the token's authentication, never a cookie.
+	e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+		Skipper:      func(c echo.Context) bool { return !oauthAPI(c.Request().URL.Path) },
+		AllowOrigins: []string{"*"},
+		AllowMethods: []string{"GET", "POST"},
+		AllowHeaders: []string{"Authorization", "Content-Type"},
+	}))
 	if len(h.cfg.CORSAllowedOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			Skipper:          func(c echo.Context) bool { return oauthAPI(c.Request().URL.Path) },
 			AllowOrigins:     h.cfg.CORSAllowedOrigins,
 			AllowCredentials: true,
 			AllowHeaders:     []string{"Authorization", "Content-Type", "X-Expected-Format"},

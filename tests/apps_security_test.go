@@ -446,6 +446,19 @@ func TestAppsPasswordGrantAndDiscovery(t *testing.T) {
 	if s, _ := m["code_challenge_methods_supported"].([]any); len(s) != 1 || s[0] != "S256" {
 		t.Fatalf("code_challenge_methods_supported %v", m["code_challenge_methods_supported"])
 	}
+	// A single-page app on another origin may call the token endpoint.
+	pre := api.do(http.MethodOptions, "/oauth2/token", nil, header{"Origin", "https://spa.example"},
+		header{"Access-Control-Request-Method", "POST"}, header{"Access-Control-Request-Headers", "content-type"})
+	if pre.StatusCode != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("preflight: %d, Access-Control-Allow-Origin %q", pre.StatusCode, pre.Header.Get("Access-Control-Allow-Origin"))
+	}
+	cross := api.post("/oauth2/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {"x"}, "client_id": {f.reg.ClientID}},
+		header{"Origin", "https://spa.example"}, header{"Sec-Fetch-Site", "cross-site"})
+	cross.oauthError(t, http.StatusUnauthorized, "invalid_client") // judged by the client's credentials, not refused as cross-site
+	if cross.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("Access-Control-Allow-Origin %q", cross.Header.Get("Access-Control-Allow-Origin"))
+	}
+
 	var rfc8414 map[string]any
 	api.get("/.well-known/oauth-authorization-server").wantStatus(t, http.StatusOK).decode(t, &rfc8414)
 	if rfc8414["token_endpoint"] != f.a.URL+"/oauth2/token" {
