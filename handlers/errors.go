@@ -52,17 +52,17 @@ var errInternal = models.Error{Code: "internal_error", Detail: "Something went w
 // Message are the page's words (see pageTitle and pageMessage); JSON
 // clients get Code and Detail.
 type problem struct {
-	Status     int               `json:"-"`
-	Title      string            `json:"-"`
-	Message    string            `json:"-"`
-	Code       string            `json:"error"`
-	Detail     string            `json:"detail"`
+	Status  int    `json:"-"`
+	Title   string `json:"-"`
+	Message string `json:"-"`
+	Code    string `json:"error"`
+	Detail  string `json:"detail"`
 	// Description repeats Detail as RFC 6749 §5.2's error_description on
 	// the OpenID Connect provider's routes (contract §10).
-	Description string `json:"error_description,omitempty"`
-	Fields     map[string]string `json:"fields,omitempty"`
-	retryAfter int
-	scope      string
+	Description string            `json:"error_description,omitempty"`
+	Fields      map[string]string `json:"fields,omitempty"`
+	retryAfter  int
+	scope       string
 	// cause is the error being answered: the one handed to handleError,
 	// or, for one of Echo's, its entry in echoErrors. Decisions about the
 	// answer are made on it with errors.Is, never on Code.

@@ -133,8 +133,8 @@ func (t *Tokens) Issue(ctx context.Context, sub Subject) (Response, error) {
 	}
 	scope := strings.Join(sub.Scopes, " ")
 	cl := Claims{
-		Email: sub.Email,
-		Scope: scope,
+		Email:    sub.Email,
+		Scope:    scope,
 		SID:      sub.SID,
 		ClientID: sub.ClientID,
 		RegisteredClaims: jwt.RegisteredClaims{
