@@ -68,8 +68,6 @@ var (
 		Detail: "The authorization code is invalid, expired, already used, or was issued to another client or redirect URI, or the code_verifier does not match."}
 	errUnsupportedGrant = &models.Error{Kind: models.BadRequest, Code: "unsupported_grant_type",
 		Detail: "Use grant_type authorization_code, refresh_token or password."}
-	errUnauthorizedClient = &models.Error{Kind: models.BadRequest, Code: "unauthorized_client",
-		Detail: "This client may not use this grant."}
 )
 
 // invalidRequest is RFC 6749's invalid_request with what was wrong.

@@ -156,9 +156,6 @@ func (r *codeRequest) redirectError(t *testing.T, a *app, resp *response, code s
 	}
 }
 
-// scopesOf splits a scope string.
-func scopesOf(s string) []string { return strings.Fields(s) }
-
 // jwtHeader decodes a JWT's header.
 func jwtHeader(t *testing.T, raw string) map[string]any {
 	t.Helper()

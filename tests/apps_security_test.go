@@ -518,3 +518,56 @@ func TestAppsTwoInstances(t *testing.T) {
 		two.client(t).get("/oauth2/userinfo", bearer(tok.AccessToken)).wantStatus(t, http.StatusUnauthorized)
 	})
 }
+
+// TestAppsIDTokenKeys: ID tokens are signed RS256 beside JWT_ALG's EdDSA
+// key, both in the JWKS; `keys rotate --alg RS256` gives ID tokens a new
+// key while the old one stays published; retiring the current RS256 key
+// makes its successor first.
+func TestAppsIDTokenKeys(t *testing.T) {
+	f := newAppFixture(t, sqliteDB, firstParty)
+	api := f.a.client(t)
+	idToken := func() string {
+		r := newCodeRequest(f.reg, "openid")
+		var tok appToken
+		r.exchange(api, r.code(t, f.a, f.browser)).wantStatus(t, http.StatusOK).decode(t, &tok)
+		return tok.IDToken
+	}
+	jwks := func() map[string]string {
+		var doc struct {
+			Keys []struct{ Kid, Alg string } `json:"keys"`
+		}
+		api.get("/.well-known/jwks.json").wantStatus(t, http.StatusOK).decode(t, &doc)
+		out := map[string]string{}
+		for _, k := range doc.Keys {
+			out[k.Kid] = k.Alg
+		}
+		return out
+	}
+	if algs := jwks(); len(algs) != 1 {
+		t.Fatalf("before any ID token the JWKS holds %v, want JWT_ALG's key alone", algs)
+	}
+	first, _ := jwtHeader(t, idToken())["kid"].(string)
+	if algs := jwks(); algs[first] != "RS256" || len(algs) != 2 {
+		t.Fatalf("JWKS %v, want the EdDSA key and the RS256 key %s", algs, first)
+	}
+	rotated, err := f.a.auth.RotateKey(t.Context(), "RS256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kid, _ := jwtHeader(t, idToken())["kid"].(string); kid != rotated {
+		t.Fatalf("after rotate --alg RS256 the ID token's kid is %s, want %s", kid, rotated)
+	}
+	if algs := jwks(); algs[first] != "RS256" || algs[rotated] != "RS256" {
+		t.Fatalf("JWKS %v: want the old and the new RS256 key", algs)
+	}
+	next, err := f.a.auth.RetireKey(t.Context(), rotated)
+	if err != nil || next == "" {
+		t.Fatalf("retire the current RS256 key: next %q, %v", next, err)
+	}
+	if kid, _ := jwtHeader(t, idToken())["kid"].(string); kid != next {
+		t.Fatalf("after retiring, the ID token's kid is %s, want the successor %s", kid, next)
+	}
+	if _, ok := jwks()[rotated]; ok {
+		t.Fatal("a retired ID-token key is still in the JWKS")
+	}
+}

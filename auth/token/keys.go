@@ -290,21 +290,6 @@ func (r *keyRing) signerKID() string {
 	return r.signer.kid
 }
 
-// published are the keys in the JWKS: the signing key, and every earlier
-// key not retired whose tokens may still be alive — signed before the next
-// key took over (plus recheck, the time other instances may take to
-// notice) and valid for at most ACCESS_TOKEN_TTL. They are read from the
-// database on every call, not from the ring's copy: a retired key leaves
-// the JWKS the moment it is retired, on every instance (contract §8). The
-// JWKS is asked for rarely (verifiers cache it), so the read is cheap.
-func (r *keyRing) published(ctx context.Context) ([]models.SigningKey, error) {
-	all, err := r.store.SigningKeys(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return publishedKeys(liveKeys(all, r.alg), r.now(), r.ttl), nil
-}
-
 // publishedKeys picks from live (newest first) the keys whose tokens may
 // still be alive at now.
 func publishedKeys(live []models.SigningKey, now time.Time, ttl time.Duration) []models.SigningKey {
