@@ -60,6 +60,11 @@ func TestAppsRedirectURIs(t *testing.T) {
 			}
 		})
 	}
+	t.Run("an authorization request may come as a POSTed form, from another site", func(t *testing.T) {
+		r := newCodeRequest(f.reg, "openid")
+		form := mustParse(t, r.path()).Query()
+		r.back(t, f.a, f.browser.post("/oauth2/authorize", form, header{"Sec-Fetch-Site", "cross-site"}, header{"Origin", "https://notes.example"}))
+	})
 	t.Run("a loopback redirect URI matches any port (RFC 8252 §7.3)", func(t *testing.T) {
 		r := newCodeRequest(f.reg, "openid")
 		r.redirect = "http://127.0.0.1:49152/cb"
@@ -476,6 +481,12 @@ func TestAppsDisabledUserAndRemovedApp(t *testing.T) {
 	pending := code.code(t, f.a, f.browser)
 
 	p := idp.New(f.a.store, f.a.auth, f.a.cfg, f.a.clock.Now, slog.New(slog.DiscardHandler))
+	// A password change ends the apps' sessions too, like every other.
+	f.browser.post("/api/me/password", map[string]string{"current_password": goodPassword, "new_password": "a brand new passphrase"}).
+		wantStatus(t, http.StatusOK)
+	api.get("/oauth2/userinfo", bearer(tok.AccessToken)).wantStatus(t, http.StatusUnauthorized)
+	r = newCodeRequest(f.reg, "openid offline_access")
+	r.exchange(api, r.code(t, f.a, f.browser)).wantStatus(t, http.StatusOK).decode(t, &tok)
 	if err := f.a.auth.SetDisabled(t.Context(), "ada@example.com", true); err != nil {
 		t.Fatal(err)
 	}
@@ -486,7 +497,7 @@ func TestAppsDisabledUserAndRemovedApp(t *testing.T) {
 	if err := f.a.auth.SetDisabled(t.Context(), "ada@example.com", false); err != nil {
 		t.Fatal(err)
 	}
-	f.browser.loginForm("ada@example.com", goodPassword)
+	f.browser.loginForm("ada@example.com", "a brand new passphrase")
 	r = newCodeRequest(f.reg, "openid")
 	r.exchange(api, r.code(t, f.a, f.browser)).wantStatus(t, http.StatusOK).decode(t, &tok)
 	if err := p.Remove(t.Context(), f.reg.ClientID); err != nil {
