@@ -63,6 +63,10 @@ func (s *Service) NewAppSession(u *models.User, g AppGrant, client Client) (*mod
 	return row, c, nil
 }
 
+// CountCodeLogin counts an authorization code's exchange in
+// gatehouse_logins_total (method "code"), with the answer it got.
+func (s *Service) CountCodeLogin(err error) { s.metrics.Login("code", loginResult(err)) }
+
 // IssueAppTokens signs an access token for the session of an app's grant
 // and, when withRefresh, a refresh token bound to it.
 func (s *Service) IssueAppTokens(ctx context.Context, c *Caller, withRefresh bool) (TokenResponse, error) {

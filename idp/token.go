@@ -66,7 +66,9 @@ func (p *Provider) Token(ctx context.Context, form url.Values, cc ClientCredenti
 		}
 		return responseOf(t), nil
 	}
-	return p.exchangeCode(ctx, app, form, client)
+	t, err := p.exchangeCode(ctx, app, form, client)
+	p.auth.CountCodeLogin(err)
+	return t, err
 }
 
 // exchangeCode redeems an authorization code (RFC 6749 §4.1.3, RFC 7636

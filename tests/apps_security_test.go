@@ -119,6 +119,7 @@ func TestAppsPKCE(t *testing.T) {
 func TestAppsCodeReplay(t *testing.T) {
 	eachDB(t, func(t *testing.T, db database) {
 		f := newAppFixture(t, db, firstParty)
+		before := scrape(t, f.a)
 		r := newCodeRequest(f.reg, "openid offline_access user:read")
 		code := r.code(t, f.a, f.browser)
 		api := f.a.client(t)
@@ -135,6 +136,12 @@ func TestAppsCodeReplay(t *testing.T) {
 		f.browser.get("/api/me/events").wantStatus(t, http.StatusOK).decode(t, &log)
 		if !slices.Contains(eventKinds(log.Items), "code_reused") {
 			t.Fatalf("security log %v lacks code_reused", eventKinds(log.Items))
+		}
+		after := scrape(t, f.a)
+		for labels, want := range map[string]float64{"method=code,result=success": 1, "method=code,result=failure": 1} {
+			if got := value(after, "gatehouse_logins_total", labels) - value(before, "gatehouse_logins_total", labels); got != want {
+				t.Errorf("gatehouse_logins_total{%s} moved by %v, want %v", labels, got, want)
+			}
 		}
 	})
 }
