@@ -23,7 +23,8 @@ type Swept struct {
 // and never finished, security-log events older than EventRetention,
 // login failures that have left the window, expired email links,
 // delivered mail past mailRetention, refresh tokens that expired or
-// whose session ended, and pending 2FA logins past their time. serve
+// whose session ended, pending 2FA logins past their time, and passkey ceremonies begun and
+// never finished. serve
 // runs it now and then.
 //
 // Each table is swept on its own (contract §13): one that fails — a
@@ -48,6 +49,7 @@ func (s *Service) Sweep(ctx context.Context) []Swept {
 		{"mails", func() (int64, error) { return s.store.DeleteMailsBefore(ctx, now.Add(-mailRetention)) }},
 		{"refresh_tokens", func() (int64, error) { return s.store.DeleteDeadRefreshTokens(ctx, now) }},
 		{"pending_logins", func() (int64, error) { return s.store.DeleteExpiredPendingLogins(ctx, now) }},
+		{"passkey_flows", func() (int64, error) { return s.store.DeleteExpiredPasskeyFlows(ctx, now) }},
 	}
 	out := make([]Swept, 0, len(tables))
 	for _, t := range tables {

@@ -217,7 +217,8 @@ func (s *Store) migrate(db *gorm.DB) error {
 }
 
 var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Identity{}, &OAuthState{}, &SigningKey{}, &RefreshToken{},
-	&TOTP{}, &RecoveryCode{}, &PendingLogin{}, &Mail{}, &EmailLink{}, &HashParams{}, &SearchTerm{}}
+	&TOTP{}, &RecoveryCode{}, &PendingLogin{}, &Mail{}, &EmailLink{}, &HashParams{}, &SearchTerm{},
+	&Passkey{}, &PasskeyFlow{}}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {
