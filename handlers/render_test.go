@@ -31,6 +31,7 @@ var pageData = map[string]any{
 	"mfa.html":       mfaPage{},
 	"mfa_login.html": secondStepPage{},
 	"reauth.html":    reauthPage{},
+	"passkeys.html":  passkeysPage{},
 	"forgot.html":    forgotPage{},
 	"reset.html":     linkPage{},
 	"verify.html":    linkPage{},
