@@ -122,7 +122,7 @@ func TestPasskeys(t *testing.T) {
 		if !slices.ContainsFunc(resp.Cookies(), func(ck *http.Cookie) bool { return ck.Name == "session" && ck.Value != "" }) {
 			t.Error("no session cookie: a passkey login sets it as /api/login does")
 		}
-		fresh.get("/api/me").wantStatus(t, http.StatusOK)                           // the cookie
+		fresh.get("/api/me").wantStatus(t, http.StatusOK)                                  // the cookie
 		app.client(t).get("/api/me", bearer(got.AccessToken)).wantStatus(t, http.StatusOK) // the token
 		fresh.refreshOK(got.RefreshToken)
 		var events eventsBody
