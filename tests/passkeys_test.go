@@ -553,3 +553,25 @@ func TestPasskeyPages(t *testing.T) {
 		t.Error("the re-authentication page offers no passkey to an account that has one")
 	}
 }
+
+// TestPasskeysStartUpLine: serve on an IP address logs, once, that
+// passkeys are off and how to turn them on; on a name it says nothing of
+// the kind, and a bad WEBAUTHN_RP_ID or WEBAUTHN_ORIGINS stops the start
+// with one line naming it.
+func TestPasskeysStartUpLine(t *testing.T) {
+	off := newCLI(t, sqliteDB).serve()
+	if n := strings.Count(off.stdout, "passkeys are off"); n != 1 || !strings.Contains(off.stdout, "BASE_URL=http://localhost:8000") {
+		t.Errorf("serve on 127.0.0.1 logged (want one line saying how to turn passkeys on):\n%s", off.stdout)
+	}
+	on := newCLI(t, sqliteDB, "BASE_URL=http://localhost:8000").serve()
+	if strings.Contains(on.stdout, "passkeys are off") {
+		t.Errorf("serve on localhost says passkeys are off:\n%s", on.stdout)
+	}
+	for _, bad := range []string{"WEBAUTHN_RP_ID=https://example.com", "WEBAUTHN_ORIGINS=example.com"} {
+		name, _, _ := strings.Cut(bad, "=")
+		_, errOut, code := newCLI(t, sqliteDB, bad).run("", "migrate")
+		if code != 1 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, name) {
+			t.Errorf("%s: exit %d, stderr %q; want exit 1 and one line naming %s", bad, code, errOut, name)
+		}
+	}
+}
