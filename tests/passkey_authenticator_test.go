@@ -137,8 +137,11 @@ func (au *authenticator) register(opts creationOptions) map[string]any {
 		au.t.Fatalf("user.id %q is not base64url without padding: %v", opts.PublicKey.User.ID, err)
 	}
 	au.handle = handle
-	x := au.key.PublicKey.X.FillBytes(make([]byte, 32))
-	y := au.key.PublicKey.Y.FillBytes(make([]byte, 32))
+	point, err := au.key.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		au.t.Fatal(err)
+	}
+	x, y := point[1:33], point[33:]
 	coseKey, err := cbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: x, -3: y})
 	if err != nil {
 		au.t.Fatal(err)
