@@ -138,7 +138,8 @@
   var loginButton = document.getElementById("passkey-login");
   if (loginButton) {
     var next = document.getElementById("passkey-login-box").getAttribute("data-next");
-    var conditional = null;
+    var conditional = null; // the autofill's pending request, while there is one
+    var pressed = false;    // the button was pressed: the autofill stands down
     var logIn = function (mediation) {
       var begun;
       return post("/api/passkeys/login/begin").then(function (begin) {
@@ -148,6 +149,9 @@
         begun = begin.data;
         var opts = { publicKey: requestOptions(begun.publicKey) };
         if (mediation) {
+          if (pressed) {
+            throw { quiet: true }; // one request at a time: the button's
+          }
           conditional = new AbortController();
           opts.mediation = "conditional";
           opts.signal = conditional.signal;
@@ -163,7 +167,13 @@
         say("Logged in.");
         goTo(next, "/auth/home");
       }).catch(function (err) {
-        say(err && err.answer ? problem(err.answer) : browserRefusal(err, "Logging in with a passkey"));
+        if (err && err.quiet) {
+          return;
+        }
+        var words = err && err.answer ? problem(err.answer) : browserRefusal(err, "Logging in with a passkey");
+        if (words && !(mediation && pressed)) {
+          say(words);
+        }
       });
     };
     if (!supported) {
@@ -171,16 +181,17 @@
     } else {
       loginButton.hidden = false;
       loginButton.addEventListener("click", function () {
+        pressed = true;
         if (conditional) {
           conditional.abort(); // one request at a time: the button's replaces the autofill's
           conditional = null;
         }
         say("Waiting for your passkey…");
-        logIn(false);
+        logIn(false).then(function () { pressed = false; });
       });
       if (PublicKeyCredential.isConditionalMediationAvailable) {
         PublicKeyCredential.isConditionalMediationAvailable().then(function (yes) {
-          if (yes) {
+          if (yes && !pressed) {
             logIn(true);
           }
         });
@@ -219,7 +230,10 @@
           if (err && err.quiet) {
             return;
           }
-          say(err && err.answer ? problem(err.answer) : browserRefusal(err, "Adding a passkey"));
+          var words = err && err.answer ? problem(err.answer) : browserRefusal(err, "Adding a passkey");
+          if (words) {
+            say(words);
+          }
         });
       });
     }
@@ -250,7 +264,10 @@
           }
           goTo(after, "/admin/me");
         }).catch(function (err) {
-          say(err && err.answer ? problem(err.answer) : browserRefusal(err, "Confirming with a passkey"));
+          var words = err && err.answer ? problem(err.answer) : browserRefusal(err, "Confirming with a passkey");
+          if (words) {
+            say(words);
+          }
         });
       });
     }
