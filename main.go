@@ -225,6 +225,10 @@ func (a *app) serve(ctx context.Context, stdout io.Writer) error {
 	if a.cfg.Mail.SMTPURL == nil && a.cfg.Production() {
 		a.log.Warn("SMTP_URL is not set: mails are written to this log instead of being sent")
 	}
+	if !a.auth.PasskeysOn() {
+		a.log.Info("passkeys are off: WebAuthn binds passkeys to a domain name and BASE_URL's host is an IP address; " +
+			"to turn them on, use a name (BASE_URL=http://localhost:8000) or set WEBAUTHN_RP_ID")
+	}
 	a.log.Info("serving", "addr", ln.Addr().String(), "config", a.cfg.String())
 	if a.flushLog != nil {
 		_ = a.flushLog() // scripts wait for this line

@@ -11,7 +11,7 @@
 // Its leaves know nothing of it: auth/token signs and verifies the JWTs
 // and keeps the signing keys, auth/seal keeps secrets at rest under
 // ENCRYPTION_KEY, auth/provider talks to Google, GitHub and OpenID Connect
-// providers. auth ties them to sessions and users: who may log in, and
+// providers, auth/passkey runs the WebAuthn ceremonies of passkeys. auth ties them to sessions and users: who may log in, and
 // what a login, a token or a provider's word is worth.
 package auth
 
@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"time"
 
+	"gatehouse/auth/passkey"
 	"gatehouse/auth/provider"
 	"gatehouse/auth/token"
 	"gatehouse/config"
@@ -80,6 +81,7 @@ type Service struct {
 	tokens   *token.Tokens
 
 	providers *provider.Set // logins through Google, GitHub, OIDC: those switched on
+	passkeys  *passkey.RP   // the WebAuthn relying party; nil while passkeys are off
 	mfa       *secondFactor
 	metrics   Metrics // noMetrics unless SetMetrics
 }
@@ -97,6 +99,9 @@ func New(store *models.Store, cfg config.Config, now func() time.Time, log *slog
 		return nil, err
 	}
 	s.providers = provider.New(cfg, now)
+	if s.passkeys, err = newPasskeys(cfg.Passkeys()); err != nil {
+		return nil, err
+	}
 	if s.mfa, err = newSecondFactor(cfg.EncryptionKey); err != nil {
 		return nil, err
 	}

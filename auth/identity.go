@@ -157,12 +157,12 @@ func displayName(p provider.Profile) string {
 
 // UnlinkProvider disconnects the user's account at the provider called
 // name. It refuses (409 last_login_method) when that is the last way left
-// to log in — the password, or an account at a provider that is switched
-// on. An account at a switched-off provider may always go. Not linked:
+// to log in — the password, a passkey (while passkeys are on), or an
+// account at a provider that is switched on. An account at a switched-off provider may always go. Not linked:
 // 404.
 func (s *Service) UnlinkProvider(ctx context.Context, userID uint64, name string, client Client) error {
 	err := s.store.DeleteIdentity(ctx, userID, name, func(u *models.User, ids []models.Identity) error {
-		found, othersLeft := false, u.PasswordHash != ""
+		found, othersLeft := false, u.PasswordHash != "" || s.hasPasskeyLogin(u)
 		for _, id := range ids {
 			switch {
 			case id.Provider == name:

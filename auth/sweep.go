@@ -23,7 +23,8 @@ type Swept struct {
 // and never finished, security-log events older than EventRetention,
 // login failures that have left the window, expired email links,
 // delivered mail past mailRetention, refresh tokens that expired or
-// whose session ended, and pending 2FA logins past their time. serve
+// whose session ended, pending 2FA logins past their time, and passkey ceremonies begun and
+// never finished. serve
 // runs it now and then.
 //
 // Each table is swept on its own (contract §13): one that fails — a
@@ -51,6 +52,7 @@ func (s *Service) Sweep(ctx context.Context) []Swept {
 		// An authorization code is kept an hour past its expiry, so a late
 		// replay still ends the grant it opened (contract §10).
 		{"auth_codes", func() (int64, error) { return s.store.DeleteDeadAuthCodes(ctx, now.Add(-time.Hour)) }},
+		{"passkey_flows", func() (int64, error) { return s.store.DeleteExpiredPasskeyFlows(ctx, now) }},
 	}
 	out := make([]Swept, 0, len(tables))
 	for _, t := range tables {

@@ -78,6 +78,32 @@ type Config struct {
 	Mail Mail
 
 	Ops Ops
+
+	// WebAuthnRPID and WebAuthnOrigins are WEBAUTHN_RP_ID and
+	// WEBAUTHN_ORIGINS as set (contract §11); empty means "from
+	// BASE_URL". Read them through Passkeys, which applies the defaults.
+	WebAuthnRPID    string
+	WebAuthnOrigins []string
+}
+
+// Passkeys is the relying party passkeys are bound to (contract §11):
+// WEBAUTHN_RP_ID, else the host of BASE_URL, and WEBAUTHN_ORIGINS, else
+// the origin of BASE_URL. ok is false — passkeys are off — when the RP ID
+// would be an IP address: WebAuthn binds credentials to a domain name,
+// and browsers refuse an IP there.
+func (c Config) Passkeys() (rpID string, origins []string, ok bool) {
+	rpID = c.WebAuthnRPID
+	if rpID == "" {
+		rpID = c.BaseURL.Hostname()
+		if _, err := netip.ParseAddr(rpID); err == nil {
+			return "", nil, false
+		}
+	}
+	origins = c.WebAuthnOrigins
+	if len(origins) == 0 {
+		origins = []string{c.BaseURL.Scheme + "://" + c.BaseURL.Host}
+	}
+	return rpID, origins, true
 }
 
 // Ops holds the operations settings (contract §12).
@@ -289,6 +315,8 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 	}
 	c.RefreshTokenTTL = r.duration("REFRESH_TOKEN_TTL", c.SessionMaxAge)
 	c.IDTokenTTL = r.duration("ID_TOKEN_TTL", c.AccessTokenTTL)
+	c.WebAuthnRPID = strings.ToLower(r.str("WEBAUTHN_RP_ID", ""))
+	c.WebAuthnOrigins = r.list("WEBAUTHN_ORIGINS")
 	c.Ops = Ops{
 		MetricsAddr:     r.str("METRICS_ADDR", ""),
 		ShutdownDelay:   r.delay("SHUTDOWN_DELAY", 0),
@@ -367,6 +395,15 @@ func (c *Config) validate(baseURL string) error {
 		ou, err := url.Parse(o)
 		if err != nil || ou.Scheme == "" || ou.Host == "" || (ou.Path != "" && ou.Path != "/") {
 			return fmt.Errorf("CORS_ALLOWED_ORIGINS must be a comma list of origins like https://app.example, got %q", o)
+		}
+	}
+	if c.WebAuthnRPID != "" && (strings.ContainsAny(c.WebAuthnRPID, ":/ ") || strings.Trim(c.WebAuthnRPID, ".") != c.WebAuthnRPID) {
+		return fmt.Errorf("WEBAUTHN_RP_ID must be a domain name like example.com, got %q", c.WebAuthnRPID)
+	}
+	for _, o := range c.WebAuthnOrigins {
+		ou, err := url.Parse(o)
+		if err != nil || (ou.Scheme != "http" && ou.Scheme != "https") || ou.Host == "" || (ou.Path != "" && ou.Path != "/") {
+			return fmt.Errorf("WEBAUTHN_ORIGINS must be a comma list of origins like https://id.example.com, got %q", o)
 		}
 	}
 	for _, p := range c.Providers() {

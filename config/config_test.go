@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -476,5 +477,49 @@ func TestRefreshTokenTTL(t *testing.T) {
 				t.Errorf("REFRESH_TOKEN_TTL: got %v, want %v", cfg.RefreshTokenTTL, tc.want)
 			}
 		})
+	}
+}
+
+// TestPasskeys: the relying party comes from WEBAUTHN_RP_ID and
+// WEBAUTHN_ORIGINS, else from BASE_URL; an IP address there (the
+// default) turns passkeys off (contract §11).
+func TestPasskeys(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name    string
+		env     map[string]string
+		rpID    string
+		origins []string
+		on      bool
+	}{
+		{"the default BASE_URL is an IP", nil, "", nil, false},
+		{"an IPv6 BASE_URL", map[string]string{"BASE_URL": "http://[::1]:8000", "MAIL_FROM": "gate@example.com"}, "", nil, false},
+		{"a name", map[string]string{"BASE_URL": "http://localhost:8000"}, "localhost", []string{"http://localhost:8000"}, true},
+		{"https", map[string]string{"BASE_URL": "https://id.example.com/"}, "id.example.com", []string{"https://id.example.com"}, true},
+		{"set outright", map[string]string{"WEBAUTHN_RP_ID": "Example.com", "WEBAUTHN_ORIGINS": "https://id.example.com, https://login.example.com"},
+			"example.com", []string{"https://id.example.com", "https://login.example.com"}, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"SESSION_SECRET": secretA, "JWT_SECRET": secretB}
+			for k, v := range tc.env {
+				env[k] = v
+			}
+			cfg, err := load(t, env)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			rpID, origins, on := cfg.Passkeys()
+			if rpID != tc.rpID || on != tc.on || !slices.Equal(origins, tc.origins) {
+				t.Errorf("Passkeys() = %q, %v, %v; want %q, %v, %v", rpID, origins, on, tc.rpID, tc.origins, tc.on)
+			}
+		})
+	}
+	for _, bad := range []map[string]string{{"WEBAUTHN_RP_ID": "https://example.com"}, {"WEBAUTHN_RP_ID": "example.com:443"},
+		{"WEBAUTHN_ORIGINS": "example.com"}, {"WEBAUTHN_ORIGINS": "https://example.com/login"}} {
+		bad["SESSION_SECRET"], bad["JWT_SECRET"] = secretA, secretB
+		if _, err := load(t, bad); err == nil || !strings.Contains(err.Error(), "WEBAUTHN_") {
+			t.Errorf("%v: got %v, want an error naming the variable", bad, err)
+		}
 	}
 }

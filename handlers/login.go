@@ -28,6 +28,7 @@ type loginPage struct {
 	Next              string
 	Message           string
 	AllowRegistration bool
+	Passkeys          bool // passkeys are on: the page offers "Log in with a passkey"
 	Providers         []providerLink
 }
 
@@ -39,7 +40,7 @@ type providerLink struct {
 func (h *handler) newLoginPage(username, next string) loginPage {
 	next = localPathOr(next, "")
 	return loginPage{Username: username, Next: next, AllowRegistration: h.cfg.AllowRegistration,
-		Providers: h.providerLinks(next)}
+		Passkeys: h.auth.PasskeysOn(), Providers: h.providerLinks(next)}
 }
 
 // loginPage serves GET / and GET /auth/login: the login form, with the

@@ -25,6 +25,7 @@ type mePage struct {
 	Events      []models.EventView
 	Connections []connection
 	HasPassword bool   // the page offers a password change only then
+	Passkeys    bool   // passkeys are on: the page links to the passkeys page
 	NewEmail    string // what was typed in the address-change form
 	EmailForm   bool   // the problem shown is the address-change form's
 }
@@ -35,7 +36,8 @@ func (h *handler) newMePage(ctx context.Context, caller *auth.Caller) (mePage, e
 		return mePage{}, err
 	}
 	u := caller.User.View()
-	return mePage{User: u, Events: events, Connections: h.connections(u), HasPassword: caller.User.PasswordHash != ""}, nil
+	return mePage{User: u, Events: events, Connections: h.connections(u), HasPassword: caller.User.PasswordHash != "",
+		Passkeys: h.auth.PasskeysOn()}, nil
 }
 
 // me serves GET /admin/me ("My info") and GET /api/me to a caller with

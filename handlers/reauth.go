@@ -3,11 +3,17 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"slices"
 
 	"github.com/labstack/echo/v4"
 
 	"gatehouse/auth"
+	"gatehouse/models"
 )
+
+// reauthDone is what a re-authentication that worked says, by password
+// or passkey.
+const reauthDone = "Confirmed: you can go on."
 
 // reauthPage is the data of reauth.html: the password (and code) form, or,
 // for an account without a password, its providers' login buttons.
@@ -15,13 +21,14 @@ type reauthPage struct {
 	Next        string
 	HasPassword bool
 	MFA         bool
+	Passkey     bool // the account has a passkey to confirm with (and passkeys are on)
 	Providers   []providerLink
 }
 
 func (h *handler) newReauthPage(caller *auth.Caller, next string) reauthPage {
 	next = localPathOr(next, "/admin/me")
 	return reauthPage{Next: next, HasPassword: caller.User.PasswordHash != "", MFA: caller.User.MFAEnabled,
-		Providers: h.providerLinks(next)}
+		Passkey: h.auth.PasskeysOn() && slices.Contains(caller.User.View().Providers, models.PasskeyProvider), Providers: h.providerLinks(next)}
 }
 
 // showReauth serves GET /auth/reauth?next= to anyone logged in: "confirm
@@ -55,7 +62,7 @@ func (h *handler) reauth(c echo.Context) error {
 		return withPage(err, "reauth.html", data(h.newReauthPage(caller, next)))
 	}
 	if wantsJSON(c.Request()) {
-		return c.JSON(http.StatusOK, detail{"Confirmed: you can go on."})
+		return c.JSON(http.StatusOK, detail{reauthDone})
 	}
 	return c.Redirect(http.StatusSeeOther, localPathOr(next, "/admin/me"))
 }

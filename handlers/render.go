@@ -62,6 +62,8 @@ var outcomes = map[string]outcome{
 
 	"provider_linked":   {Flash: "The provider is now connected: you can log in with it."},
 	"provider_unlinked": {Flash: "The provider has been disconnected."},
+	"passkey_added":     {Flash: "Your passkey has been added: you can log in with it."},
+	"passkey_removed":   {"Passkey removed", "The passkey has been removed."},
 
 	"mfa_disabled":      {Detail: "Two-factor authentication is off."},
 	"user_mfa_reset":    {Detail: "Their two-factor authentication is off and their sessions have been ended."},

@@ -37,6 +37,7 @@ var pageData = map[string]any{
 	"consent.html":    consentPage{},
 	"app_logout.html": logoutPage{},
 	"apps.html":       appsPage{},
+	"passkeys.html":   passkeysPage{},
 }
 
 // TestRenderPages renders every page through the app's renderer with its

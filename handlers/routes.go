@@ -110,6 +110,21 @@ func (h *handler) routes(e *echo.Echo) {
 	e.POST("/admin/me/2fa/disable", h.disableMFA, small, write)
 	api.POST("/me/2fa/disable", h.disableMFA, small, write)
 
+	// Passkeys (contract §11). The ceremonies are JSON only: the pages'
+	// script (static/js/passkeys.js) calls them. While passkeys are off,
+	// every one of these routes is 404 (passkeysOn runs first).
+	on := h.passkeysOn
+	e.GET("/admin/me/passkeys", h.listPasskeys, on, read)
+	api.GET("/me/passkeys", h.listPasskeys, on, read)
+	api.POST("/me/passkeys/register/begin", h.beginPasskeyRegistration, on, small, write)
+	api.POST("/me/passkeys/register/finish", h.finishPasskeyRegistration, on, small, write)
+	e.POST("/admin/me/passkeys/:id/remove", h.removePasskey, on, write)
+	api.POST("/me/passkeys/:id/remove", h.removePasskey, on, write)
+	api.POST("/passkeys/login/begin", h.beginPasskeyLogin, on, small)
+	api.POST("/passkeys/login/finish", h.passkeyLogin, on, small)
+	api.POST("/me/reauth/passkey/begin", h.beginPasskeyReauth, on, small, h.requireLogin)
+	api.POST("/me/reauth/passkey/finish", h.passkeyReauth, on, small, h.requireLogin)
+
 	e.GET("/posts", h.listPosts, read)
 	api.GET("/posts", h.listPosts, read)
 	e.POST("/posts", h.createPost, write)

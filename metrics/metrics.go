@@ -46,7 +46,7 @@ func New() *Metrics {
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 		}, []string{"method", "route"}),
 		logins: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gatehouse_logins_total", Help: "Login attempts, by method (password, refresh, a provider's name) and result (success, failure, throttled, mfa_required, disabled).",
+			Name: "gatehouse_logins_total", Help: "Login attempts, by method (password, passkey, refresh, a provider's name) and result (success, failure, throttled, mfa_required, disabled).",
 		}, []string{"method", "result"}),
 		hashWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "gatehouse_password_hash_waiting", Help: "Password hashes waiting for a free hashing slot.",

@@ -40,6 +40,12 @@ const (
 	EventEmailVerified          = "email_verified"           // Detail: the address
 	EventEmailChangeRequested   = "email_change_requested"   // Detail: the new address
 	EventEmailChanged           = "email_changed"            // Detail: from which address
+
+	// Contract §11: passkeys. A passkey login is EventLoginSucceeded
+	// with Detail "passkey".
+	EventPasskeyAdded          = "passkey_added"           // Detail: the passkey's name
+	EventPasskeyRemoved        = "passkey_removed"         // Detail: the passkey's name
+	EventPasskeyCloneSuspected = "passkey_clone_suspected" // Detail: the passkey's name; its login was refused
 )
 
 // eventLabels word the event kinds for people (the security log's pages).
@@ -68,6 +74,10 @@ var eventLabels = map[string]string{
 	EventEmailVerified:          "Email address verified",
 	EventEmailChangeRequested:   "Email change asked for",
 	EventEmailChanged:           "Email address changed",
+
+	EventPasskeyAdded:          "Passkey added",
+	EventPasskeyRemoved:        "Passkey removed",
+	EventPasskeyCloneSuspected: "Passkey refused: it may have been copied",
 }
 
 // EventLabel words an event kind for people; an unknown kind is shown as

@@ -30,14 +30,23 @@ var ErrIdentityTaken = &Error{Kind: Conflict, Code: "identity_taken",
 	Detail: "This account at the provider is already connected to another user."}
 
 // relinkProviders recomputes users.linked_providers from the user's
-// identities. Every change to identities runs it in the same transaction,
-// so the column is always what a join would say; keeping it on the row
-// spares every authenticated request a subquery. GROUP_CONCAT and
-// COALESCE are spelled the same in SQLite and MySQL.
+// identities and passkeys ("passkey" while one exists, contract §11).
+// Every change to identities or passkeys runs it in the same
+// transaction, so the column is always what a join would say; keeping it
+// on the row spares every authenticated request a subquery.
 func relinkProviders(tx *gorm.DB, userID uint64) error {
-	return tx.Exec(`UPDATE users SET linked_providers = COALESCE(
-		(SELECT GROUP_CONCAT(provider) FROM identities WHERE identities.user_id = users.id), '')
-		WHERE id = ?`, userID).Error
+	var providers []string
+	if err := tx.Model(&Identity{}).Where("user_id = ?", userID).Order("provider").Pluck("provider", &providers).Error; err != nil {
+		return err
+	}
+	var passkeys int64
+	if err := tx.Model(&Passkey{}).Where("user_id = ?", userID).Limit(1).Count(&passkeys).Error; err != nil {
+		return err
+	}
+	if passkeys > 0 {
+		providers = append(providers, PasskeyProvider)
+	}
+	return tx.Exec("UPDATE users SET linked_providers = ? WHERE id = ?", strings.Join(providers, ","), userID).Error
 }
 
 // linkedList splits LinkedProviders, sorted.

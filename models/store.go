@@ -218,7 +218,7 @@ func (s *Store) migrate(db *gorm.DB) error {
 
 var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Identity{}, &OAuthState{}, &SigningKey{}, &RefreshToken{},
 	&TOTP{}, &RecoveryCode{}, &PendingLogin{}, &Mail{}, &EmailLink{}, &HashParams{}, &SearchTerm{},
-	&App{}, &Consent{}, &AuthCode{}}
+	&App{}, &Consent{}, &AuthCode{}, &Passkey{}, &PasskeyFlow{}}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

@@ -11,6 +11,7 @@ import (
 	"html/template"
 	"io"
 	"io/fs"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -32,6 +33,7 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 	"join":    strings.Join,
+	"has":     slices.Contains[[]string],
 	"browser": browserName,
 	// recoveryFile is recovery codes as a text file to download (a data:
 	// URL of text we wrote: no script, nothing fetched).

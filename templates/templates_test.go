@@ -40,6 +40,7 @@ var pageData = map[string]any{
 	"login.html": struct {
 		Username, Next, Message string
 		AllowRegistration       bool
+		Passkeys                bool
 		Providers               []struct{ Name, URL string }
 	}{},
 	"home.html":  nil,

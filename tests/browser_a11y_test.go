@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"fmt"
 	"math"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -154,8 +155,8 @@ func (b *browser) secretOnPage() string {
 }
 
 // tourEveryPage walks a person through every page state of issue 24's
-// list — login, sign-up, forgot, reset, verify, home, My info, the
-// security log, sessions, posts, users, a user, the 2FA pages, the
+// list — login, sign-up, forgot, reset, verify, home, My info, passkeys,
+// the security log, sessions, posts, users, a user, the 2FA pages, the
 // recovery codes, the 2FA step, re-authentication, 404, 403, 429 and
 // /docs — with their error states, and calls check on each.
 func tourEveryPage(t *testing.T, b *browser, app *app, mp *testenv.Mailpit, check func(state string)) {
@@ -199,6 +200,12 @@ func tourEveryPage(t *testing.T, b *browser, app *app, mp *testenv.Mailpit, chec
 	b.logInWithForm("ada@example.com", goodPassword)
 	check("home")
 	open("/admin/me", "My info")
+	open("/admin/me/passkeys", "passkeys, none yet")
+	// One added over the API (TestChromiumPasskeys adds one on this page).
+	withKey := app.client(t)
+	withKey.loginAPI("ada@example.com", goodPassword)
+	withKey.addPasskey(newAuthenticator(t, app), "Laptop").wantStatus(t, http.StatusCreated)
+	open("/admin/me/passkeys", "passkeys")
 	open("/admin/me/events", "security log")
 	open("/admin/me/sessions", "sessions")
 	open("/posts", "posts, none yet")
@@ -263,7 +270,7 @@ func tourEveryPage(t *testing.T, b *browser, app *app, mp *testenv.Mailpit, chec
 func TestChromiumAccessibility(t *testing.T) {
 	t.Parallel()
 	mp := testenv.StartMailpit(t)
-	app := newApp(t, sqliteDB, withMailpit(mp))
+	app := onItsName(newApp(t, sqliteDB, withMailpit(mp), withPasskeys)) // passkeys on: their controls are on the pages
 	b := newBrowser(t, app)
 	tourEveryPage(t, b, app, mp, b.wantAccessible)
 }
@@ -273,7 +280,7 @@ func TestChromiumAccessibility(t *testing.T) {
 func TestChromiumPagesOnAPhone(t *testing.T) {
 	t.Parallel()
 	mp := testenv.StartMailpit(t)
-	app := newApp(t, sqliteDB, withMailpit(mp))
+	app := onItsName(newApp(t, sqliteDB, withMailpit(mp), withPasskeys))
 	b := newBrowser(t, app)
 	b.asPhone()
 	tourEveryPage(t, b, app, mp, func(state string) {
