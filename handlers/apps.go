@@ -103,6 +103,12 @@ func (h *handler) oauthToken(c echo.Context) error {
 		return err
 	}
 	if form.Get("grant_type") == "password" {
+		// /api/login's own rules, the cross-site one included: its answer
+		// sets the session cookie, so a page of another site must not
+		// log a browser in (login CSRF).
+		if err := h.crossSite.Check(c.Request()); err != nil {
+			return errCrossSite
+		}
 		return h.login(c)
 	}
 	cc, err := clientCredentials(c, form)

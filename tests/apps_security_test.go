@@ -446,6 +446,10 @@ func TestAppsPasswordGrantAndDiscovery(t *testing.T) {
 	api.post("/oauth2/token", url.Values{"grant_type": {"password"}, "username": {"ada@example.com"}, "password": {"wrong"}}).
 		wantProblem(t, http.StatusUnauthorized, "invalid_credentials")
 
+	// …but not from a page of another site: its answer sets the cookie.
+	api.post("/oauth2/token", url.Values{"grant_type": {"password"}, "username": {"ada@example.com"}, "password": {goodPassword}},
+		header{"Sec-Fetch-Site", "cross-site"}, header{"Origin", "https://evil.example"}).wantProblem(t, http.StatusForbidden, "cross_site_request")
+
 	resp := api.get("/.well-known/openid-configuration").wantStatus(t, http.StatusOK)
 	if cc := resp.Header.Get("Cache-Control"); cc != "public, max-age=300" {
 		t.Fatalf("Cache-Control %q", cc)
