@@ -1,0 +1,286 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"gatehouse/internal/testenv"
+)
+
+// autoMigrated lists the tables GORM's AutoMigrate made until migrations
+// began: TestMigrateMatchesAutoMigrate holds version 1 and 2 to them.
+var autoMigrated = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Identity{}, &OAuthState{}, &SigningKey{}, &RefreshToken{},
+	&TOTP{}, &RecoveryCode{}, &PendingLogin{}, &Mail{}, &EmailLink{}, &HashParams{}, &SearchTerm{}}
+
+// asEarlierRelease makes s's database look like one an earlier release
+// left: the same tables, but no record of migrations.
+func asEarlierRelease(t *testing.T, s *Store) {
+	t.Helper()
+	if err := s.db.Exec("DROP TABLE goose_db_version").Error; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMigrateMatchesAutoMigrate checks that the migrations make exactly
+// the schema the last release's AutoMigrate made from the structs: every
+// table, column (type, null, default) and index, on each database.
+func TestMigrateMatchesAutoMigrate(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db string) {
+		migrated := openOn(t, testenv.DatabaseURL(t, db, testenv.Binary))
+		auto, err := Open(testenv.DatabaseURL(t, db, testenv.Binary), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer auto.Close()
+		gdb := auto.db
+		if db == testenv.MySQL {
+			gdb = gdb.Set("gorm:table_options", "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
+		}
+		if err := gdb.AutoMigrate(autoMigrated...); err != nil {
+			t.Fatal(err)
+		}
+		want, got := schemaOf(t, auto), schemaOf(t, migrated)
+		if len(want) < 16*3 {
+			t.Fatalf("AutoMigrate's schema has only %d lines: %v", len(want), want)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("schema (-AutoMigrate +migrations):\n%s", diff)
+		}
+	})
+}
+
+// schemaOf describes every table, column and index of s's database but
+// goose's own, one sorted line each.
+func schemaOf(t *testing.T, s *Store) []string {
+	t.Helper()
+	var lines []string
+	query := func(q string, args ...any) [][]string {
+		t.Helper()
+		rows, err := s.db.Raw(q, args...).Rows()
+		if err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		defer rows.Close()
+		cols, _ := rows.Columns()
+		var out [][]string
+		for rows.Next() {
+			vals := make([]sql.NullString, len(cols))
+			ptrs := make([]any, len(cols))
+			for i := range vals {
+				ptrs[i] = &vals[i]
+			}
+			if err := rows.Scan(ptrs...); err != nil {
+				t.Fatal(err)
+			}
+			row := make([]string, len(cols))
+			for i, v := range vals {
+				row[i] = v.String
+				if !v.Valid {
+					row[i] = "NULL"
+				}
+			}
+			out = append(out, row)
+		}
+		return out
+	}
+	if s.dialect == "mysql" {
+		for _, r := range query(`SELECT table_name, column_name, column_type, is_nullable, COALESCE(column_default, 'NULL'), extra, collation_name
+			FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name NOT LIKE 'goose%' AND table_name NOT LIKE 'gatehouse_migrate%'`) {
+			lines = append(lines, "column "+strings.Join(r, " "))
+		}
+		for _, r := range query(`SELECT table_name, index_name, non_unique, seq_in_index, column_name
+			FROM information_schema.statistics WHERE table_schema = DATABASE() AND table_name NOT LIKE 'goose%' AND table_name NOT LIKE 'gatehouse_migrate%'`) {
+			lines = append(lines, "index "+strings.Join(r, " "))
+		}
+		for _, r := range query(`SELECT table_name, engine, table_collation FROM information_schema.tables
+			WHERE table_schema = DATABASE() AND table_name NOT LIKE 'goose%' AND table_name NOT LIKE 'gatehouse_migrate%'`) {
+			lines = append(lines, "table "+strings.Join(r, " "))
+		}
+	} else {
+		for _, table := range query(`SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'goose%' AND name <> 'sqlite_sequence'`) {
+			lines = append(lines, "table "+table[0])
+			for _, r := range query("SELECT name, type, \"notnull\", COALESCE(dflt_value, 'NULL'), pk FROM pragma_table_info(?)", table[0]) {
+				r[3] = strings.ReplaceAll(r[3], `""`, `''`) // GORM wrote DEFAULT "", the files DEFAULT ''
+				lines = append(lines, "column "+table[0]+" "+strings.Join(r, " "))
+			}
+			for _, idx := range query(`SELECT name, "unique", origin FROM pragma_index_list(?)`, table[0]) {
+				for _, c := range query("SELECT seqno, name FROM pragma_index_info(?)", idx[0]) {
+					lines = append(lines, "index "+table[0]+" "+strings.Join(idx, " ")+" "+strings.Join(c, " "))
+				}
+			}
+		}
+	}
+	slices.Sort(lines)
+	return lines
+}
+
+// versionsRecorded counts goose's rows per version.
+func versionsRecorded(t *testing.T, db *sql.DB) map[int64]int {
+	t.Helper()
+	rows, err := db.Query("SELECT version_id, COUNT(*) FROM goose_db_version GROUP BY version_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	got := map[int64]int{}
+	for rows.Next() {
+		var v int64
+		var n int
+		if err := rows.Scan(&v, &n); err != nil {
+			t.Fatal(err)
+		}
+		got[v] = n
+	}
+	return got
+}
+
+// migrateAtOnce opens a store on each URL and has them all migrate at the
+// same moment; it returns how many steps each applied.
+func migrateAtOnce(t *testing.T, urls ...string) []int {
+	t.Helper()
+	stores := make([]*Store, len(urls))
+	for i, u := range urls {
+		s, err := Open(u, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		stores[i] = s
+	}
+	// goose's version table first, so the instances do not meet at its
+	// creation (where goose retries a second later, which would line
+	// them up) but all at reading it and applying version 1.
+	var pending *PendingError
+	if err := stores[0].CheckSchema(context.Background()); !errors.As(err, &pending) {
+		t.Fatalf("CheckSchema on a fresh database: %v", err)
+	}
+	applied := make([]int, len(urls))
+	var failed atomic.Int32
+	testenv.FanOut(len(stores), func(i int) {
+		n, err := stores[i].MigrateCounting(context.Background())
+		if err != nil {
+			failed.Add(1)
+			t.Errorf("instance %d: %v", i, err)
+		}
+		applied[i] = n
+	})
+	if failed.Load() > 0 {
+		t.FailNow()
+	}
+	return applied
+}
+
+// TestMigrateConcurrently: three instances migrating one fresh database
+// at the same moment apply each step once between them (the migration
+// lock), and each version is recorded once.
+func TestMigrateConcurrently(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db string) {
+		url := testenv.DatabaseURL(t, db, testenv.Binary)
+		applied := migrateAtOnce(t, url, url, url)
+		if total := applied[0] + applied[1] + applied[2]; total != 2 {
+			t.Errorf("steps applied by the three: %v, want 2 in all", applied)
+		}
+		want := map[int64]int{0: 1, 1: 1, 2: 1}
+		if got := versionsRecorded(t, testenv.Plain(t, url)); !cmp.Equal(got, want) {
+			t.Errorf("goose_db_version rows per version: %v, want %v", got, want)
+		}
+	})
+}
+
+// TestClusterMigrateConcurrently is TestMigrateConcurrently on a Galera
+// cluster, each instance on its own node: GET_LOCK would be one per node,
+// so the cluster's lock is a row, and the version reads are causal.
+func TestClusterMigrateConcurrently(t *testing.T) {
+	cluster := testenv.Cluster(t)
+	t.Parallel()
+	url := testenv.ClusterDatabaseURL(t, cluster)
+	nodes := testenv.Nodes(t, cluster)
+	applied := migrateAtOnce(t, testenv.OnNodes(t, url, nodes[0]), testenv.OnNodes(t, url, nodes[1]), testenv.OnNodes(t, url, nodes[2]))
+	if total := applied[0] + applied[1] + applied[2]; total != 2 {
+		t.Errorf("steps applied by the three: %v, want 2 in all", applied)
+	}
+	for _, node := range nodes {
+		db := testenv.Node(t, url, node)
+		conn, err := db.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := conn.ExecContext(context.Background(), "SET SESSION wsrep_sync_wait = 1"); err != nil {
+			t.Fatal(err)
+		}
+		conn.Close()
+		want := map[int64]int{0: 1, 1: 1, 2: 1}
+		if got := versionsRecorded(t, db); !cmp.Equal(got, want) {
+			t.Errorf("goose_db_version rows per version through %s: %v, want %v", node, got, want)
+		}
+	}
+}
+
+// TestMigrateRefusesNewerSchema: a database a newer release migrated
+// stops Migrate and CheckSchema with an error naming both versions.
+func TestMigrateRefusesNewerSchema(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *Store) {
+		if err := s.db.Exec("INSERT INTO goose_db_version (version_id, is_applied) VALUES (99, 1)").Error; err != nil {
+			t.Fatal(err)
+		}
+		for name, check := range map[string]func(context.Context) error{"Migrate": s.Migrate, "CheckSchema": s.CheckSchema} {
+			err := check(context.Background())
+			var newer *SchemaNewerError
+			if !errors.As(err, &newer) || newer.Database != 99 || newer.Binary != 2 {
+				t.Errorf("%s: got %v, want a SchemaNewerError 99 > 2", name, err)
+				continue
+			}
+			if msg := err.Error(); !strings.Contains(msg, "version 99") || !strings.Contains(msg, "version 2") || strings.Contains(msg, "\n") {
+				t.Errorf("%s said %q, want one line naming both versions", name, msg)
+			}
+		}
+	})
+}
+
+// TestCheckSchema: a fresh database has every step pending, and
+// Migrations says so; after Migrate, none.
+func TestCheckSchema(t *testing.T) {
+	testenv.EachDB(t, func(t *testing.T, db string) {
+		s, err := Open(testenv.DatabaseURL(t, db, testenv.Binary), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		ctx := context.Background()
+		var pending *PendingError
+		if err := s.CheckSchema(ctx); !errors.As(err, &pending) || pending.Pending != 2 || pending.Database != 0 || pending.Binary != 2 {
+			t.Fatalf("CheckSchema on a fresh database: got %v, want 2 pending, 0 → 2", err)
+		}
+		describe := func() string {
+			list, err := s.Migrations(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, m := range list {
+				out = append(out, fmt.Sprintf("%d %s %t %t", m.Version, m.Name, m.Applied, m.AppliedAt.IsZero()))
+			}
+			return strings.Join(out, "; ")
+		}
+		if got, want := describe(), "1 00001_tables.sql false true; 2 00002_adopt_earlier_releases (Go) false true"; got != want {
+			t.Errorf("before: %s, want %s", got, want)
+		}
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CheckSchema(ctx); err != nil {
+			t.Errorf("CheckSchema after Migrate: %v", err)
+		}
+		if got, want := describe(), "1 00001_tables.sql true false; 2 00002_adopt_earlier_releases (Go) true false"; got != want {
+			t.Errorf("after: %s, want %s", got, want)
+		}
+	})
+}
