@@ -98,7 +98,7 @@ func upgradeFrom(t *testing.T, rel release, oldBin string, db database) {
 	// then the takeover.
 	c := newCLI(t, db)
 	c.env = append(c.env, "DATABASE_URL="+dbURL) // later entries win
-	c.dir = old.dir // DATA_DIR: the secrets the earlier release generated
+	c.dir = old.dir                              // DATA_DIR: the secrets the earlier release generated
 	status := c.mustRun("", "migrate", "status")
 	if got := strings.Count(status, "pending"); got != 2 {
 		t.Errorf("migrate status on the earlier release's database: %d pending, want 2:\n%s", got, status)
