@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"text/tabwriter"
 	"time"
 
@@ -79,10 +80,14 @@ func schemaVersion(ctx context.Context, store *models.Store) (int64, error) {
 // else uses the database: it applies what is pending (MIGRATE_ON_START,
 // the default), or refuses to go on while anything is (false). A schema
 // newer than this binary stops either way.
-func readySchema(ctx context.Context, store *models.Store, migrate bool) error {
+func readySchema(ctx context.Context, store *models.Store, migrate bool, log *slog.Logger) error {
 	var err error
 	if migrate {
-		err = store.Migrate(ctx)
+		var applied int
+		applied, err = store.MigrateCounting(ctx)
+		if applied > 0 {
+			log.Info("migrated the database", "applied", applied)
+		}
 	} else {
 		err = store.CheckSchema(ctx)
 	}

@@ -153,7 +153,7 @@ func open(ctx context.Context, cfg config.Config, logOut io.Writer) (*app, error
 	if err != nil {
 		return nil, err
 	}
-	if err := readySchema(ctx, store, cfg.Ops.MigrateOnStart); err != nil {
+	if err := readySchema(ctx, store, cfg.Ops.MigrateOnStart, log); err != nil {
 		store.Close()
 		return nil, err
 	}
