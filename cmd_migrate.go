@@ -58,7 +58,14 @@ func migrateCommand(ctx context.Context, args []string, getenv func(string) stri
 		}
 		fmt.Fprintf(w, "%d\t%s\t%s\t%s\n", m.Version, state, at, m.Name)
 	}
-	return w.Flush()
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	var newer *models.SchemaNewerError
+	if err := store.CheckSchema(ctx); errors.As(err, &newer) {
+		fmt.Fprintln(stdout, newer.Error()) // versions this binary does not list
+	}
+	return nil
 }
 
 // schemaVersion is the highest version applied.

@@ -66,6 +66,9 @@ func TestNewerSchemaRefused(t *testing.T) {
 		if _, err := testenv.Plain(t, c.setting("DATABASE_URL")).Exec("INSERT INTO goose_db_version (version_id, is_applied) VALUES (7, 1)"); err != nil {
 			t.Fatal(err)
 		}
+		if out := c.mustRun("", "migrate", "status"); !strings.Contains(out, "the database schema is at version 7, newer than this gatehouse knows (version 2)") {
+			t.Errorf("migrate status on a newer schema does not say so:\n%s", out)
+		}
 		for _, args := range [][]string{{"serve", "--addr", "127.0.0.1:0"}, {"migrate"}} {
 			_, errOut, code := c.run("", args...)
 			lines := strings.Split(strings.TrimSpace(errOut), "\n")
