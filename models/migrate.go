@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"gorm.io/gorm"
 )
 
 // The schema is a numbered series of migrations per database kind
@@ -74,7 +75,30 @@ func (s *Store) MigrateCounting(ctx context.Context) (int, error) {
 	if err != nil {
 		return len(results), fmt.Errorf("migrate: %w", err)
 	}
-	return len(results), nil
+	return len(results), s.catchUp(ctx)
+}
+
+// catchUp waits, on a Galera node, until the node the store's own pool
+// is on has applied every migration: the migration pool may have run
+// them through another node (the first listed was not Synced a moment
+// before, say), and a node applies another's DDL a moment after it
+// commits there. The pool keeps to one node, so one causal read on one
+// of its connections covers them all.
+func (s *Store) catchUp(ctx context.Context) error {
+	if !s.galera {
+		return nil
+	}
+	return s.db.WithContext(ctx).Connection(func(conn *gorm.DB) error {
+		if err := conn.Exec("SET SESSION wsrep_sync_wait = 1").Error; err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		defer conn.Exec("SET SESSION wsrep_sync_wait = 0")
+		var n int64
+		if err := conn.Raw("SELECT COUNT(*) FROM goose_db_version").Scan(&n).Error; err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		return nil
+	})
 }
 
 // CheckSchema returns nil when the database has every migration this
@@ -100,7 +124,7 @@ func (s *Store) CheckSchema(ctx context.Context) error {
 		}
 	}
 	if pending == 0 {
-		return nil
+		return s.catchUp(ctx)
 	}
 	current, target, err := p.GetVersions(ctx)
 	if err != nil {
