@@ -3,7 +3,8 @@
 // security log (events), two-factor secrets and pending logins, emailed
 // links and the mail outbox, OAuth states, signing keys, posts — and their
 // persistence through GORM on SQLite or MySQL/MariaDB (a Galera cluster
-// included), every write retried the one way retry.go describes. It also
+// included), the schema made by numbered migrations (migrate.go), every
+// write retried the one way retry.go describes. It also
 // defines the domain Error that every layer returns. It must not import
 // net/http, Echo or templates; *gorm.DB never leaves it.
 package models
