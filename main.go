@@ -1,7 +1,7 @@
 // Command gatehouse serves Gatehouse and administers its users:
 //
 //	gatehouse [serve] [--addr A] [--base-url U] [--database-url D]
-//	gatehouse migrate
+//	gatehouse migrate [status]
 //	gatehouse healthcheck [--addr A]
 //	gatehouse user add --email E --name N [--scopes "user:read user:write"] [--admin] --password-stdin
 //	gatehouse user list | disable E | enable E | passwd E --password-stdin
@@ -87,7 +87,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		cmd, args = args[0], args[1:]
 	}
 	switch cmd {
-	case "serve", "migrate":
+	case "serve":
 		cfg, err := config.Load(getenv, args)
 		if err != nil {
 			return err
@@ -99,13 +99,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return err
 		}
 		defer app.store.Close()
-		if cmd == "migrate" {
-			fmt.Fprintln(stdout, "database is up to date")
-			return nil
-		}
 		app.flushLog = logOut.Flush
 		tuneGC(getenv, app.auth.HashingMemory())
 		return app.serve(ctx, stdout)
+	case "migrate":
+		return migrateCommand(ctx, args, getenv, stdout)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv)
 	case "user":
@@ -123,7 +121,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 }
 
 const usage = `usage: gatehouse [serve] [--addr A] [--base-url U] [--database-url D]
-       gatehouse migrate | healthcheck [--addr A]   (healthcheck: exit 0 when /readyz answers 200)
+       gatehouse migrate [status] | healthcheck [--addr A]   (healthcheck: exit 0 when /readyz answers 200)
        gatehouse user add --email E --name N [--scopes "user:read user:write"] [--admin] --password-stdin
        gatehouse user list | export | import FILE|- [--dry-run]   (export, import: JSON Lines, docs/import.md)
        gatehouse user disable E | enable E | reset-2fa E   (reset-2fa: two-factor off, sessions ended)
@@ -157,9 +155,9 @@ func open(ctx context.Context, cfg config.Config, logOut io.Writer) (*app, error
 	if err != nil {
 		return nil, err
 	}
-	if err := store.Migrate(ctx); err != nil {
+	if err := readySchema(ctx, store, cfg.Ops.MigrateOnStart, log); err != nil {
 		store.Close()
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		return nil, err
 	}
 	svc, err := auth.New(store, cfg, time.Now, log)
 	if err != nil {

@@ -26,7 +26,8 @@ import (
 //
 // The sets in use are models.HashParams, shared by every instance:
 // recorded when a hash is first made with new parameters (hasher.hash)
-// and, once, from every stored hash of an older database (Migrate). They
+// and, once, from every stored hash of an older database (the migrations'
+// version 2, models/migrate_adopt.go). They
 // are re-read every paramsRecheck, so a rolling restart with new settings
 // reaches the instances still running the old ones.
 type timing struct {

@@ -117,6 +117,10 @@ type Ops struct {
 	ShutdownTimeout time.Duration
 	// LogFormat is LogText or LogJSON.
 	LogFormat string
+	// MigrateOnStart: serve (and the other commands) apply pending
+	// migrations first; false: they refuse to start while any are pending,
+	// and `gatehouse migrate` is a deploy step of its own.
+	MigrateOnStart bool
 }
 
 // The log formats LOG_FORMAT may name.
@@ -203,11 +207,11 @@ func (c Config) String() string {
 		scheme, _, _ := strings.Cut(db, "://")
 		db = scheme + "://(unreadable)"
 	}
-	return fmt.Sprintf("addr=%s base_url=%s database=%s env=%s session_secret=%s jwt_secret=%s encryption_key=%s jwt_alg=%s access_token_ttl=%s idle=%s max_age=%s argon2=%d/%d/%d registration=%t providers=%s smtp=%s mail_from=%q metrics=%q shutdown=%s/%s log=%s",
+	return fmt.Sprintf("addr=%s base_url=%s database=%s env=%s session_secret=%s jwt_secret=%s encryption_key=%s jwt_alg=%s access_token_ttl=%s idle=%s max_age=%s argon2=%d/%d/%d registration=%t providers=%s smtp=%s mail_from=%q metrics=%q shutdown=%s/%s log=%s migrate_on_start=%t",
 		c.Addr, c.BaseURL, db, c.AppEnv, mask(c.SessionSecret), mask(c.JWTSecret), mask(c.EncryptionKey), c.JWTAlg, c.AccessTokenTTL,
 		c.SessionIdleTimeout, c.SessionMaxAge, c.Argon2.MemoryKiB, c.Argon2.Time, c.Argon2.Threads,
 		c.AllowRegistration, strings.Join(c.enabledProviders(), ","), c.Mail.SMTPString(), c.Mail.From,
-		c.Ops.MetricsAddr, c.Ops.ShutdownDelay, c.Ops.ShutdownTimeout, c.Ops.LogFormat)
+		c.Ops.MetricsAddr, c.Ops.ShutdownDelay, c.Ops.ShutdownTimeout, c.Ops.LogFormat, c.Ops.MigrateOnStart)
 }
 
 func (c Config) enabledProviders() []string {
@@ -322,6 +326,7 @@ func Load(getenv func(string) string, args []string) (Config, error) {
 		ShutdownDelay:   r.delay("SHUTDOWN_DELAY", 0),
 		ShutdownTimeout: r.duration("SHUTDOWN_TIMEOUT", 15*time.Second),
 		LogFormat:       r.str("LOG_FORMAT", LogText),
+		MigrateOnStart:  r.boolean("MIGRATE_ON_START", true),
 	}
 	if c.AppEnv == "production" && r.str("LOG_FORMAT", "") == "" {
 		c.Ops.LogFormat = LogJSON

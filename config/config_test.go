@@ -90,7 +90,7 @@ func TestLoadDefaults(t *testing.T) {
 		"OAUTH_AUTO_REGISTER":       true,
 		"secure cookies":            false,
 		"production":                false,
-		"ops":                       Ops{ShutdownTimeout: 15 * time.Second, LogFormat: LogText},
+		"ops":                       Ops{ShutdownTimeout: 15 * time.Second, LogFormat: LogText, MigrateOnStart: true},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
@@ -206,6 +206,7 @@ func TestLoadRejects(t *testing.T) {
 		{"a negative shutdown delay", map[string]string{"SHUTDOWN_DELAY": "-1s"}, nil, "SHUTDOWN_DELAY"},
 		{"a zero shutdown timeout", map[string]string{"SHUTDOWN_TIMEOUT": "0s"}, nil, "SHUTDOWN_TIMEOUT"},
 		{"a metrics address without a port", map[string]string{"METRICS_ADDR": "localhost"}, nil, "METRICS_ADDR"},
+		{"MIGRATE_ON_START not a boolean", map[string]string{"MIGRATE_ON_START": "sometimes"}, nil, "MIGRATE_ON_START"},
 		{"a bad --addr flag", nil, []string{"--addr", "nowhere"}, "ADDR"},
 		{"a bad --base-url flag", nil, []string{"--base-url=gate.example"}, "BASE_URL"},
 		{"a bad --database-url flag", nil, []string{"--database-url", "redis://h"}, "DATABASE_URL"},
@@ -520,6 +521,23 @@ func TestPasskeys(t *testing.T) {
 		bad["SESSION_SECRET"], bad["JWT_SECRET"] = secretA, secretB
 		if _, err := load(t, bad); err == nil || !strings.Contains(err.Error(), "WEBAUTHN_") {
 			t.Errorf("%v: got %v, want an error naming the variable", bad, err)
+		}
+	}
+}
+
+// TestMigrateOnStart checks MIGRATE_ON_START: on unless set to false.
+func TestMigrateOnStart(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		value string
+		want  bool
+	}{{"", true}, {"true", true}, {"false", false}, {"0", false}} {
+		cfg, err := load(t, map[string]string{"DATA_DIR": t.TempDir(), "MIGRATE_ON_START": tc.value})
+		if err != nil {
+			t.Fatalf("MIGRATE_ON_START=%q: %v", tc.value, err)
+		}
+		if cfg.Ops.MigrateOnStart != tc.want {
+			t.Errorf("MIGRATE_ON_START=%q: got %t, want %t", tc.value, cfg.Ops.MigrateOnStart, tc.want)
 		}
 	}
 }

@@ -163,6 +163,7 @@ func TestMigrateFillsLinkedProviders(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
+		asEarlierRelease(t, s)
 		if err := s.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}

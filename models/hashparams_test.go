@@ -44,6 +44,7 @@ func TestHashParamsAdoptOlderDatabase(t *testing.T) {
 		if err := s.db.Migrator().DropTable(&HashParams{}); err != nil { // as an earlier release left it
 			t.Fatal(err)
 		}
+		asEarlierRelease(t, s)
 		if err := s.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}

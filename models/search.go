@@ -31,7 +31,8 @@ import (
 // The terms are rewritten in the same transaction as every write of a
 // user's email or name (reindexUser: CreateUser, CreateUserWithIdentity,
 // ApplyUserChanges, ChangeEmail, ImportUsers), so the index is never
-// behind the users it describes. Migrate fills it once for users made
+// behind the users it describes. Version 2 of the migrations
+// (migrate_adopt.go) fills it once for users made
 // before it existed (fillSearchTerms).
 
 // SearchTerm is one row of the search index: a folded term and the user
@@ -148,10 +149,11 @@ func insertTerms(tx *gorm.DB, users []User) error {
 // they were made before the index existed (or a fill was interrupted):
 // those with an id above the highest indexed one — every write since
 // indexes its user at once, so there are none below — a thousand at a
-// time, each batch its own transaction (small write sets on a cluster).
+// time, each batch its own transaction on MySQL (small write sets on a
+// cluster; on SQLite the batches are savepoints in the migration's one).
 // When the index is complete it costs two index lookups.
 func fillSearchTerms(db *gorm.DB) error {
-	db = db.Session(&gorm.Session{NewDB: true}) // each statement from a clean slate (migrate's db carries table options)
+	db = db.Session(&gorm.Session{NewDB: true}) // each statement from a clean slate
 	var from uint64
 	if err := db.Raw("SELECT COALESCE(MAX(user_id), 0) FROM user_search_terms").Scan(&from).Error; err != nil {
 		return err

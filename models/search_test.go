@@ -115,6 +115,7 @@ func TestSearchUsers(t *testing.T) {
 		if got := search("dupont"); len(got) != 0 {
 			t.Fatalf("with its terms gone: %v", got)
 		}
+		asEarlierRelease(t, s)
 		if err := s.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}

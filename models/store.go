@@ -3,7 +3,8 @@
 // security log (events), two-factor secrets and pending logins, emailed
 // links and the mail outbox, OAuth states, signing keys, posts — and their
 // persistence through GORM on SQLite or MySQL/MariaDB (a Galera cluster
-// included), every write retried the one way retry.go describes. It also
+// included), the schema made by numbered migrations (migrate.go), every
+// write retried the one way retry.go describes. It also
 // defines the domain Error that every layer returns. It must not import
 // net/http, Echo or templates; *gorm.DB never leaves it.
 package models
@@ -13,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -47,6 +49,11 @@ type Store struct {
 	// sweepBatch and sweepPause bound the sweeps' batches (sweep.go).
 	sweepBatch int
 	sweepPause time.Duration
+	// path is the SQLite file ("" on MySQL); newPool opens another pool on
+	// the same MySQL/MariaDB database with extra session variables (nil on
+	// SQLite). The migrations use them (migrate.go, migrate_lock.go).
+	path    string
+	newPool func(params map[string]string) (*sql.DB, error)
 }
 
 // Open connects to databaseURL: sqlite://relative/path.db,
@@ -57,7 +64,7 @@ func Open(databaseURL string, timeout time.Duration) (*Store, error) {
 	if timeout <= 0 {
 		timeout = defaultTimeout
 	}
-	dialector, path, err := dialectorFor(databaseURL, timeout)
+	dialector, path, newPool, err := dialectorFor(databaseURL, timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +80,7 @@ func Open(databaseURL string, timeout time.Duration) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	s := &Store{db: db, dialect: dialector.Name(), timeout: timeout, sweepBatch: DefaultSweepBatch, sweepPause: DefaultSweepPause}
+	s := &Store{db: db, dialect: dialector.Name(), timeout: timeout, sweepBatch: DefaultSweepBatch, sweepPause: DefaultSweepPause, path: path, newPool: newPool}
 	if s.dialect == "sqlite" {
 		// One writer at a time is SQLite's model; a single connection turns
 		// "database is locked" races into an orderly queue. The hot-path
@@ -101,8 +108,9 @@ func Open(databaseURL string, timeout time.Duration) (*Store, error) {
 const sqliteReaders = 4
 
 // dialectorFor returns GORM's dialector for databaseURL and, for SQLite,
-// the database file's path.
-func dialectorFor(databaseURL string, timeout time.Duration) (gorm.Dialector, string, error) {
+// the database file's path, for MySQL a way to open another pool on the
+// same database with extra session variables.
+func dialectorFor(databaseURL string, timeout time.Duration) (gorm.Dialector, string, func(map[string]string) (*sql.DB, error), error) {
 	// Which schemes are accepted is config's rule (config.DatabaseSchemes,
 	// checked at start); here each is mapped to its driver.
 	scheme, rest, _ := strings.Cut(databaseURL, "://")
@@ -110,11 +118,11 @@ func dialectorFor(databaseURL string, timeout time.Duration) (gorm.Dialector, st
 	case "sqlite":
 		path, query, _ := strings.Cut(rest, "?")
 		if path == "" || path == "/" {
-			return nil, "", errors.New("DATABASE_URL names no SQLite file")
+			return nil, "", nil, errors.New("DATABASE_URL names no SQLite file")
 		}
 		if dir := filepath.Dir(path); dir != "." {
 			if err := os.MkdirAll(dir, 0o700); err != nil {
-				return nil, "", fmt.Errorf("DATABASE_URL: create %s: %w", dir, err)
+				return nil, "", nil, fmt.Errorf("DATABASE_URL: create %s: %w", dir, err)
 			}
 		}
 		// synchronous(NORMAL) is SQLite's advice for WAL: a commit no longer
@@ -124,15 +132,15 @@ func dialectorFor(databaseURL string, timeout time.Duration) (gorm.Dialector, st
 		if query != "" {
 			pragmas += "&" + query
 		}
-		return sqlite.Open("file:" + path + "?" + pragmas), path, nil
+		return sqlite.Open("file:" + path + "?" + pragmas), path, nil, nil
 	case "mysql":
 		u, err := url.Parse(databaseURL)
 		if err != nil || u.Host == "" || strings.Trim(u.Path, "/") == "" {
-			return nil, "", errors.New("DATABASE_URL must look like mysql://USER:PASS@HOST:PORT[,HOST:PORT…]/DB")
+			return nil, "", nil, errors.New("DATABASE_URL must look like mysql://USER:PASS@HOST:PORT[,HOST:PORT…]/DB")
 		}
 		addrs, err := splitHosts(u.Host)
 		if err != nil {
-			return nil, "", err
+			return nil, "", nil, err
 		}
 		cfg := mysqldriver.NewConfig()
 		cfg.Net = "tcp"
@@ -154,71 +162,32 @@ func dialectorFor(databaseURL string, timeout time.Duration) (gorm.Dialector, st
 		}
 		cfg, err = mysqldriver.ParseDSN(dsn)
 		if err != nil {
-			return nil, "", errors.New("DATABASE_URL has a parameter the MySQL driver does not accept")
+			return nil, "", nil, errors.New("DATABASE_URL has a parameter the MySQL driver does not accept")
 		}
 		connector, err := newHostConnector(cfg, addrs)
 		if err != nil {
-			return nil, "", errors.New("DATABASE_URL has a parameter the MySQL driver does not accept")
+			return nil, "", nil, errors.New("DATABASE_URL has a parameter the MySQL driver does not accept")
 		}
-		return mysql.New(mysql.Config{Conn: sql.OpenDB(connector)}), "", nil
+		newPool := func(params map[string]string) (*sql.DB, error) {
+			c := cfg.Clone()
+			c.Params = maps.Clone(c.Params)
+			if c.Params == nil {
+				c.Params = map[string]string{}
+			}
+			for k, v := range params {
+				c.Params[k] = v
+			}
+			conn, err := newHostConnector(c, addrs)
+			if err != nil {
+				return nil, err
+			}
+			return sql.OpenDB(conn), nil
+		}
+		return mysql.New(mysql.Config{Conn: sql.OpenDB(connector)}), "", newPool, nil
 	default:
-		return nil, "", fmt.Errorf("DATABASE_URL scheme %q is not supported (use sqlite:// or mysql://)", scheme)
+		return nil, "", nil, fmt.Errorf("DATABASE_URL scheme %q is not supported (use sqlite:// or mysql://)", scheme)
 	}
 }
-
-// Migrate creates or updates every table. serve, migrate and the tests all
-// use it, so there is one migration path.
-func (s *Store) Migrate(ctx context.Context) error {
-	if !s.galera {
-		return s.migrate(s.db.WithContext(ctx))
-	}
-	// On a Galera node every read of the migration waits until the node
-	// has applied what the cluster committed (wsrep_sync_wait, on the one
-	// connection it runs on): a table another instance just created
-	// through another node exists here too, not "already exists" after a
-	// stale look.
-	return s.db.WithContext(ctx).Connection(func(conn *gorm.DB) error {
-		if err := conn.Exec("SET SESSION wsrep_sync_wait = 1").Error; err != nil {
-			return fmt.Errorf("migrate: %w", err)
-		}
-		defer conn.Exec("SET SESSION wsrep_sync_wait = 0")
-		return s.migrate(conn)
-	})
-}
-
-func (s *Store) migrate(db *gorm.DB) error {
-	if s.dialect == "mysql" {
-		// Emails and ids are compared exactly: no case- or accent-insensitive collation.
-		db = db.Set("gorm:table_options", "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin")
-	}
-	m := db.Migrator()
-	backfill := m.HasTable(&User{}) && !m.HasColumn(&User{}, "LinkedProviders")
-	fillParams := m.HasTable(&User{}) && !m.HasTable(&HashParams{})
-	if err := db.AutoMigrate(tables...); err != nil {
-		return fmt.Errorf("migrate: %w", err)
-	}
-	if backfill {
-		// users.linked_providers is new: fill it from the identities once.
-		err := db.Exec(`UPDATE users SET linked_providers = COALESCE(
-			(SELECT GROUP_CONCAT(provider) FROM identities WHERE identities.user_id = users.id), '')`).Error
-		if err != nil {
-			return fmt.Errorf("migrate: fill users.linked_providers: %w", err)
-		}
-	}
-	if fillParams {
-		if err := fillHashParams(db); err != nil {
-			return fmt.Errorf("migrate: fill hash_params: %w", err)
-		}
-	}
-	if err := fillSearchTerms(db); err != nil {
-		return fmt.Errorf("migrate: fill user_search_terms: %w", err)
-	}
-	return nil
-}
-
-var tables = []any{&User{}, &Session{}, &LoginFailure{}, &Post{}, &Event{}, &Identity{}, &OAuthState{}, &SigningKey{}, &RefreshToken{},
-	&TOTP{}, &RecoveryCode{}, &PendingLogin{}, &Mail{}, &EmailLink{}, &HashParams{}, &SearchTerm{},
-	&App{}, &Consent{}, &AuthCode{}, &Passkey{}, &PasskeyFlow{}}
 
 // Ping reports whether the database answers.
 func (s *Store) Ping(ctx context.Context) error {

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -44,6 +45,25 @@ type cli struct {
 	t   *testing.T
 	dir string
 	env []string
+	bin string // the binary to run: binaryPath unless set (an earlier release, upgrade_test.go)
+}
+
+// setting is the value of key in c's environment (the last one wins).
+func (c *cli) setting(key string) string {
+	for _, kv := range slices.Backward(c.env) {
+		if v, ok := strings.CutPrefix(kv, key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// binary is the gatehouse binary c runs.
+func (c *cli) binary() string {
+	if c.bin != "" {
+		return c.bin
+	}
+	return binaryPath
 }
 
 func newCLI(t *testing.T, db database, env ...string) *cli {
@@ -63,7 +83,7 @@ func (c *cli) run(stdin string, args ...string) (stdout, stderr string, code int
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binaryPath, args...)
+	cmd := exec.CommandContext(ctx, c.binary(), args...)
 	cmd.Dir, cmd.Env = c.dir, c.env
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errOut strings.Builder
@@ -102,7 +122,13 @@ var servingAddr = regexp.MustCompile(`msg=serving addr=(\S+)`)
 // reading its log, until it listens. It is stopped with SIGTERM at cleanup.
 func (c *cli) serve() *server {
 	c.t.Helper()
-	cmd := exec.Command(binaryPath, "serve", "--addr", "127.0.0.1:0")
+	return c.serveAt("127.0.0.1:0")
+}
+
+// serveAt is serve on addr.
+func (c *cli) serveAt(listen string) *server {
+	c.t.Helper()
+	cmd := exec.Command(c.binary(), "serve", "--addr", listen)
 	cmd.Dir, cmd.Env = c.dir, c.env
 	// One pipe for both streams keeps their order: what serve prints
 	// before its "serving" log line is all there once that line is read.

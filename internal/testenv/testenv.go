@@ -54,8 +54,8 @@ func EachDB(t *testing.T, test func(t *testing.T, db string)) {
 }
 
 // MariaDB collations a fresh database may get. CaseInsensitive is the
-// default an operator might well create it with, so only Migrate's own
-// table options keep emails exact; Binary is the strict one.
+// default an operator might well create it with, so only the migrations'
+// own table options keep emails exact; Binary is the strict one.
 const (
 	CaseInsensitive = "utf8mb4_general_ci"
 	Binary          = "utf8mb4_bin"
