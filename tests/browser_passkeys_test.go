@@ -88,6 +88,14 @@ func TestChromiumPasskeys(t *testing.T) {
 	b := newBrowser(t, app)
 	b.watchCSP()
 	auth := b.virtualAuthenticator()
+	// The virtual authenticator may answer the login page's autofill
+	// request (mediation "conditional") by itself, with nobody choosing,
+	// and so race the button this test presses: the autofill is off here.
+	b.do(chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+			Source: `if (window.PublicKeyCredential) { PublicKeyCredential.isConditionalMediationAvailable = () => Promise.resolve(false); }`})
+		return err
+	}))
 
 	b.open("/auth/login")
 	if got := run(b, chromedp.Evaluate[string](`document.getElementById("username").autocomplete`)); got != "username webauthn" {
