@@ -103,7 +103,16 @@ func TestOutboxTwoInstances(t *testing.T) {
 		}
 		app.clock.Advance(2 * time.Minute)
 		mp.WaitForMail(t, dead.Email, 1)
-		rows, _ := app.store.MailsTo(context.Background(), dead.Email)
+		// As above: "sent" is recorded just after Mailpit accepted it.
+		var rows []models.Mail
+		for wait := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			if rows, err = app.store.MailsTo(context.Background(), dead.Email); err != nil {
+				t.Fatal(err)
+			}
+			if len(rows) != 1 || rows[0].State != models.MailPending || time.Now().After(wait) {
+				break
+			}
+		}
 		if len(rows) != 1 || rows[0].State != models.MailSent || rows[0].Attempts != 2 {
 			t.Errorf("after the lease: %+v, want one row, sent at the second attempt", rows)
 		}
